@@ -1,0 +1,163 @@
+"""Typed settings: FLATTR_* environment variables over an optional TOML file.
+
+This is the only module that reads the environment. Every bad value is reported at once,
+named by its environment variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.money import InvalidAmount, parse_cents
+
+ENV_PREFIX = "FLATTR_"
+X_TRIGGERS = frozenset({"likes", "reposts", "explicit"})
+FACEBOOK_TRIGGERS = frozenset({"page_likes", "shared_links"})
+
+
+def _cents(value: Any) -> int:
+    """'2.00' (or 2) in currency units -> 200 cents."""
+    if isinstance(value, bool):
+        raise ValueError("expected an amount such as 2.00")
+    try:
+        return parse_cents(str(value))
+    except InvalidAmount as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _word_set(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(w.strip().lower() for w in value.split(",") if w.strip())
+    return frozenset(str(w).strip().lower() for w in value)
+
+
+Cents = Annotated[int, BeforeValidator(_cents)]
+WordSet = Annotated[frozenset[str], NoDecode, BeforeValidator(_word_set)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    database_url: str = "sqlite:///flattr.db"
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "EUR"
+    min_monthly_budget: Cents = Field(default="2.00", validate_default=True)
+    fee_bps: Annotated[int, Field(ge=0, le=10_000)] = 1000
+    idle_budget_policy: Literal["keep", "charity"] = "keep"
+    claim_window_days: Annotated[int, Field(ge=1, le=3650)] = 90
+
+    # Networks. "sandbox" talks to the local emulated networks (no credentials needed).
+    networks: Literal["sandbox", "live"] = "sandbox"
+    sandbox_url: str | None = None
+    x_triggers: WordSet = frozenset({"explicit"})
+    facebook_triggers: WordSet = FACEBOOK_TRIGGERS
+    x_service_handle: str = "flattrbot"
+    x_client_id: str = "sandbox-x-client"
+    x_client_secret: str = "sandbox-x-secret"
+    facebook_app_id: str = "100000000000001"
+    facebook_app_secret: str = "sandbox-facebook-secret"
+    facebook_graph_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v22.0"
+    facebook_page_id: str | None = None
+    http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    # Worker.
+    poll_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    poll_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 50
+    lease_seconds: Annotated[int, Field(ge=5, le=3600)] = 120
+    settle_cron: str = "5 0 1 * *"
+
+    # Notifications.
+    invite_unclaimed_creators: bool = False
+    notify_max_per_recipient_per_day: Annotated[int, Field(ge=1, le=1000)] = 5
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 25
+    smtp_sender: str = "flattr@localhost"
+
+    # Web.
+    web_host: str = "127.0.0.1"
+    web_port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    web_base_url: str | None = None
+    token_keys: str | None = None  # comma-separated; the first encrypts, all decrypt
+    session_secret: str | None = None
+
+    @field_validator("x_triggers")
+    @classmethod
+    def _known_x_triggers(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - X_TRIGGERS
+        if unknown:
+            raise ValueError(f"unknown trigger(s) {sorted(unknown)}; known: {sorted(X_TRIGGERS)}")
+        return value | {"explicit"}  # an explicit request is always honoured
+
+    @field_validator("facebook_triggers")
+    @classmethod
+    def _known_facebook_triggers(cls, value: frozenset[str]) -> frozenset[str]:
+        unknown = value - FACEBOOK_TRIGGERS
+        if unknown:
+            raise ValueError(
+                f"unknown trigger(s) {sorted(unknown)}; known: {sorted(FACEBOOK_TRIGGERS)}"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("expected sqlite:///PATH or postgresql://...")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get(ENV_PREFIX + "CONFIG_FILE")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+
+class ConfigError(Exception):
+    """Every bad setting, one line each, named by its environment variable."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("bad configuration:\n  " + "\n  ".join(problems))
+        self.problems = problems
+
+
+def load_settings(**overrides: Any) -> Settings:
+    toml_file = os.environ.get(ENV_PREFIX + "CONFIG_FILE")
+    if toml_file and not Path(toml_file).is_file():
+        raise ConfigError([f"{ENV_PREFIX}CONFIG_FILE: no such file: {toml_file}"])
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except (ValueError, OSError) as exc:  # e.g. a TOML file that does not parse
+        raise ConfigError([f"{ENV_PREFIX}CONFIG_FILE: {exc}"]) from None
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        given = error.get("input")
+        shown = "" if isinstance(given, Mapping) else f" (got {given!r})"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{ENV_PREFIX}{name.upper()}: {message}{shown}")
+    return problems

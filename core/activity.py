@@ -1,0 +1,44 @@
+"""What the bots hand to the core: plain values, no network and no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+NETWORKS = ("x", "facebook", "web")
+ACTIONS = ("like", "repost", "quote", "explicit", "page_like", "share", "manual")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Something an activity may flattr.
+
+    `url` is canonical (core.urls.canonicalize) or None; `identity` is who holds the
+    creation until a creator claims it (twitter:ID, facebook:page:ID, url:...).
+    """
+
+    url: str | None
+    identity: str | None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One thing a person did on a network that may become a flattr.
+
+    Targets are in order of preference: links first, the post itself last. The core
+    flattrs the first link that is a registered thing (or under a claimed URL prefix),
+    else the last target.
+    """
+
+    network: str
+    action: str
+    external_id: str
+    actor: str
+    occurred_at: datetime
+    targets: tuple[Target, ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        """Idempotency key: the same action on the same object by the same actor."""
+        return f"{self.network}:{self.actor}:{self.action}:{self.external_id}"

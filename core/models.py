@@ -1,0 +1,288 @@
+"""The tables: the one module that knows them. Money columns are integer cents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    false,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database. SQLite keeps naive UTC text (sortable, so
+    comparisons in SQL hold); PostgreSQL keeps timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def timed(sql: str, *time_params: str) -> TextClause:
+    """A text() statement whose named parameters are UTC datetimes."""
+    return text(sql).bindparams(*(bindparam(name, type_=UtcDateTime()) for name in time_params))
+
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Cents = BigInteger
+Period = String(7)  # 'YYYY-MM'
+
+UtcTime = UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    announce_flattrs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Channels a person (or creator) chose for notifications, comma-separated:
+    # any of x_dm, x_mention, email, log. Empty: no message at all.
+    notify_channels: Mapped[str] = mapped_column(String(100), default="log", server_default="log")
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Budget(Base):
+    """A monthly budget from `effective_period` on, until a later row replaces it."""
+
+    __tablename__ = "budgets"
+    __table_args__ = (
+        UniqueConstraint("person_id", "effective_period"),
+        CheckConstraint("cents > 0", name="positive"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    effective_period: Mapped[str] = mapped_column(Period)
+    cents: Mapped[int] = mapped_column(Cents)
+
+
+class Thing(Base):
+    """A creation, by canonical URL: owned by a person, or held by an identity until claimed."""
+
+    __tablename__ = "things"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    identity: Mapped[str | None] = mapped_column(String(2100), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Claim(Base):
+    """A creator's claim on an identity (twitter:1) or a URL prefix (https://x.org/blog/)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (CheckConstraint("kind IN ('identity', 'prefix')", name="kind"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(2100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class SocialAccount(Base):
+    """A person's linked X or Facebook account, with its poll schedule and lease."""
+
+    __tablename__ = "social_accounts"
+    __table_args__ = (
+        UniqueConstraint("network", "external_user_id"),
+        Index("ix_social_accounts_due", "status", "next_poll_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    network: Mapped[str] = mapped_column(String(16))
+    external_user_id: Mapped[str] = mapped_column(String(64))
+    identity: Mapped[str] = mapped_column(String(100), unique=True)
+    handle: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # Triggers this person switched on for the account, comma-separated (None: the
+    # deployment's defaults); the deployment setting still limits them.
+    triggers: Mapped[str | None] = mapped_column(String(200))
+    token_ciphertext: Mapped[str | None] = mapped_column(Text)
+    refresh_ciphertext: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    cursor: Mapped[str | None] = mapped_column(Text)  # JSON, opaque to the core
+    next_poll_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_activity_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ActivityRecord(Base):
+    """Every activity seen, once (unique key), with what became of it."""
+
+    __tablename__ = "activities"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    network: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UtcTime)
+    thing_id: Mapped[int | None] = mapped_column(ForeignKey("things.id"))
+    flattr_id: Mapped[int | None] = mapped_column(ForeignKey("flattrs.id"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Flattr(Base):
+    """One click: a person flattred a thing in a period (at most once)."""
+
+    __tablename__ = "flattrs"
+    __table_args__ = (
+        UniqueConstraint("person_id", "thing_id", "period"),
+        Index("ix_flattrs_period_person", "period", "person_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    thing_id: Mapped[int] = mapped_column(ForeignKey("things.id"), index=True)
+    period: Mapped[str] = mapped_column(Period)
+    source: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UtcTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcTime)
+
+
+class Settlement(Base):
+    """One row per closed (or closing) period; `stage` is the last stage committed."""
+
+    __tablename__ = "settlements"
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcTime)
+
+
+class Share(Base):
+    """A flattr's share of its person's period budget, and where it went.
+
+    state: paid (to the owner, fee taken), escrow (waiting for `identity` to be claimed),
+    released (escrow paid to the claimer, fee taken), returned (escrow back to the donor).
+    """
+
+    __tablename__ = "shares"
+    __table_args__ = (
+        Index("ix_shares_period_person", "period", "person_id"),
+        Index("ix_shares_state_identity", "state", "identity"),
+        CheckConstraint(
+            "share_cents >= 0 AND fee_cents >= 0 AND fee_cents <= share_cents", name="amounts"
+        ),
+    )
+    flattr_id: Mapped[int] = mapped_column(ForeignKey("flattrs.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(Period)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    thing_id: Mapped[int] = mapped_column(ForeignKey("things.id"))
+    creator_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    identity: Mapped[str | None] = mapped_column(String(2100))
+    share_cents: Mapped[int] = mapped_column(Cents)
+    fee_cents: Mapped[int] = mapped_column(Cents)
+    state: Mapped[str] = mapped_column(String(10))
+    escrow_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    resolution_txn_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
+
+
+class Transaction(Base):
+    """A balanced set of entries; `ref` makes a posting happen once."""
+
+    __tablename__ = "transactions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ref: Mapped[str | None] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str | None] = mapped_column(Period, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class Entry(Base):
+    """One leg of a transaction: a signed amount on an account such as 'wallet:42'."""
+
+    __tablename__ = "entries"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("transactions.id"), index=True)
+    account: Mapped[str] = mapped_column(String(2200), index=True)
+    amount_cents: Mapped[int] = mapped_column(Cents)
+
+
+class Notification(Base):
+    """The outbox: written with the event that caused it, delivered by the notify job."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    identity: Mapped[str | None] = mapped_column(String(2100))
+    payload: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")  # JSON
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcTime)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OptOut(Base):
+    """Someone who never wants a message from us again: an identity or 'person:<id>'."""
+
+    __tablename__ = "opt_outs"
+    subject: Mapped[str] = mapped_column(String(2100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class OAuthState(Base):
+    """Kept server-side between the redirect to a network and its callback (one use)."""
+
+    __tablename__ = "oauth_states"
+    state: Mapped[str] = mapped_column(String(128), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    network: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(16), default="connect")  # connect | claim
+    code_verifier: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcTime)

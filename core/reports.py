@@ -1,0 +1,102 @@
+"""What a period did, and what is owed: read-only queries over the ledger and shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.errors import UnknownPeriod
+from core.periods import parse_period
+from core.rules import Rules
+
+_PEOPLE = """
+WITH budget AS (
+    SELECT person_id, cents FROM (
+        SELECT person_id, cents,
+               ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_period DESC) AS pick
+        FROM budgets WHERE effective_period <= :p
+    ) newest WHERE pick = 1
+),
+charged AS (
+    SELECT e.account, -SUM(e.amount_cents) AS cents
+    FROM entries e JOIN transactions t ON t.id = e.transaction_id
+    WHERE t.period = :p AND t.kind IN ('settle', 'charity') AND e.account LIKE 'wallet:%'
+    GROUP BY e.account
+),
+clicks AS (
+    SELECT person_id, COUNT(*) AS n FROM flattrs
+    WHERE period = :p AND withdrawn_at IS NULL GROUP BY person_id
+)
+SELECT p.name, b.cents, COALESCE(c.cents, 0), COALESCE(k.n, 0)
+FROM people p JOIN budget b ON b.person_id = p.id
+LEFT JOIN charged c ON c.account = 'wallet:' || CAST(p.id AS TEXT)
+LEFT JOIN clicks k ON k.person_id = p.id
+ORDER BY p.name
+"""
+
+_CREATORS = """
+SELECT p.name, SUM(s.share_cents), SUM(s.fee_cents), COUNT(*)
+FROM shares s JOIN people p ON p.id = s.creator_id
+WHERE s.period = :p AND s.state IN ('paid', 'released')
+GROUP BY p.name ORDER BY p.name
+"""
+
+_ESCROW = """
+SELECT identity, SUM(share_cents) FROM shares
+WHERE period = :p AND state = 'escrow' GROUP BY identity ORDER BY identity
+"""
+
+_CHARITY = """
+SELECT COALESCE(SUM(e.amount_cents), 0) FROM entries e
+JOIN transactions t ON t.id = e.transaction_id
+WHERE t.period = :p AND t.kind = 'charity' AND e.account = 'charity'
+"""
+
+_KNOWN = """
+SELECT (SELECT stage FROM settlements WHERE period = :p),
+       (SELECT COUNT(*) FROM flattrs WHERE period = :p)
+"""
+
+
+def report(session: Session, rules: Rules, period: str) -> dict[str, Any]:
+    """The period as the `flattr report --json` object. Fees count shares paid to creators
+    (escrow pays its fee when it is released)."""
+    parse_period(period)
+    stage, flattrs = session.execute(text(_KNOWN), {"p": period}).one()
+    if stage is None and not flattrs:
+        raise UnknownPeriod(f"unknown period {period}: nothing was flattred or settled in it")
+    args = {"p": period}
+    people = [
+        {"name": n, "budget_cents": int(b), "charged_cents": int(c), "flattrs": int(k)}
+        for n, b, c, k in session.execute(text(_PEOPLE), args)
+    ]
+    creators = [
+        {"name": n, "gross_cents": int(g), "fee_cents": int(f), "net_cents": int(g) - int(f),
+         "flattrs": int(k)}
+        for n, g, f, k in session.execute(text(_CREATORS), args)
+    ]
+    escrow = [{"identity": i, "cents": int(c)} for i, c in session.execute(text(_ESCROW), args)]
+    return {
+        "period": period,
+        "currency": rules.currency,
+        "settled": stage == "done",
+        "people": people,
+        "creators": creators,
+        "escrow": escrow,
+        "charity_cents": int(session.execute(text(_CHARITY), args).scalar_one()),
+        "fees_cents": sum(c["fee_cents"] for c in creators),
+    }
+
+
+def payouts(session: Session) -> list[dict[str, Any]]:
+    """Creators' earnings not yet paid out, largest first."""
+    rows = session.execute(text("""
+        SELECT p.name, SUM(e.amount_cents) AS owed
+        FROM entries e JOIN people p ON e.account = 'earnings:' || CAST(p.id AS TEXT)
+        WHERE e.account LIKE 'earnings:%'
+        GROUP BY p.name HAVING SUM(e.amount_cents) > 0
+        ORDER BY owed DESC, p.name
+    """))
+    return [{"name": name, "owed_cents": int(owed)} for name, owed in rows]

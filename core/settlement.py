@@ -1,0 +1,175 @@
+"""Close a period: staged, resumable, exactly once, set-based.
+
+Every stage is one database transaction that also records the stage it reached, so a crash
+at any point leaves either all of a stage or none of it, and a rerun resumes where the last
+commit left off. Each stage is a fixed number of INSERT ... SELECT / UPDATE statements over
+the whole period: nothing is read into Python, so memory does not grow with the flattrs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core import ledger
+from core.db import Database
+from core.errors import PeriodNotOver
+from core.models import Settlement, timed
+from core.periods import claim_deadline, parse_period, period_end, period_index
+from core.rules import Rules
+from core.settlement_sql import (
+    CHARITY_SQL,
+    CHARITY_TOTAL_SQL,
+    LEDGER_SQL,
+    NOTICES_SQL,
+    RELEASE_LATE_CLAIMS_SQL,
+    RELEASE_LEDGER_SQL,
+    SHARES_SQL,
+)
+
+STAGES = ("begun", "shares", "ledger", "release", "idle", "notices", "done")
+LOCK_NAMESPACE = 0x5E771E  # advisory lock key = namespace * 10**6 + period index
+
+
+class SimulatedCrash(RuntimeError):
+    """Raised by tests to stop a settlement right after a stage committed."""
+
+
+@dataclass(frozen=True)
+class SettleResult:
+    period: str
+    status: str  # settled | already | busy
+    stages_run: tuple[str, ...]
+
+
+def settle(db: Database, rules: Rules, period: str, *, now: datetime,
+           crash_after: str | None = None) -> SettleResult:
+    """Close `period` (which must be over). Safe to call from any number of workers."""
+    parse_period(period)
+    if period_end(period) > now:
+        ends = f"{period_end(period):%Y-%m-%d}"
+        raise PeriodNotOver(f"period {period} is not over yet (it ends {ends})")
+    lock = _AdvisoryLock(db, LOCK_NAMESPACE * 1_000_000 + period_index(period))
+    if not lock.acquire():
+        return SettleResult(period, "busy", ())
+    try:
+        return _run_stages(db, rules, period, now, crash_after)
+    finally:
+        lock.release()
+
+
+def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
+                crash_after: str | None) -> SettleResult:
+    with db.unit_of_work() as session:
+        session.execute(
+            timed("INSERT INTO settlements (period, stage, started_at) VALUES (:p, 'begun', :now)"
+                  " ON CONFLICT (period) DO NOTHING", "now"), {"p": period, "now": now})
+    steps: dict[str, Callable[[Session, Rules, str, datetime], None]] = {
+        "shares": _shares, "ledger": _ledger, "release": _release_late_claims,
+        "idle": _idle, "notices": _notices, "done": _done,
+    }
+    ran: list[str] = []
+    for stage, step in steps.items():
+        with db.unit_of_work() as session:
+            current = _lock_row(session, db, period)
+            if STAGES.index(current) >= STAGES.index(stage):
+                continue
+            step(session, rules, period, now)
+            session.execute(text("UPDATE settlements SET stage = :s WHERE period = :p"),
+                            {"s": stage, "p": period})
+        ran.append(stage)
+        if crash_after == stage:
+            raise SimulatedCrash(stage)
+    return SettleResult(period, "settled" if ran else "already", tuple(ran))
+
+
+def _lock_row(session: Session, db: Database, period: str) -> str:
+    # SQLite's BEGIN IMMEDIATE already serialises writers; PostgreSQL needs the row lock.
+    suffix = " FOR UPDATE" if db.is_postgres else ""
+    return session.execute(
+        text("SELECT stage FROM settlements WHERE period = :p" + suffix), {"p": period}
+    ).scalar_one()
+
+
+def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Wait for flattr writers of this period to commit, and hold new ones until we do.
+        session.execute(text("LOCK TABLE flattrs IN SHARE MODE"))
+    session.execute(timed(SHARES_SQL, "deadline"), {
+        "p": period, "rot": period_index(period), "bps": rules.fee_bps,
+        "deadline": claim_deadline(period, rules.claim_window_days),
+    })
+
+
+def _ledger(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    txn = ledger.open_transaction(session, "settle", now=now, ref=f"settle:{period}",
+                                  period=period)
+    session.execute(text(LEDGER_SQL), {"txn": txn, "p": period})
+
+
+def _release_late_claims(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    """Escrow of this period whose identity was claimed while the period was closing."""
+    txn = ledger.open_transaction(session, "release", now=now, ref=f"settle-release:{period}",
+                                  period=period)
+    released = session.execute(timed(RELEASE_LATE_CLAIMS_SQL, "now"),
+                               {"txn": txn, "p": period, "bps": rules.fee_bps, "now": now})
+    if released.rowcount:
+        session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
+    else:
+        session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
+
+
+def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    if rules.idle_budget_policy != "charity":
+        return
+    txn = ledger.open_transaction(session, "charity", now=now, ref=f"charity:{period}",
+                                  period=period)
+    session.execute(text(CHARITY_SQL), {"txn": txn, "p": period})
+    session.execute(text(CHARITY_TOTAL_SQL), {"txn": txn})
+
+
+def _notices(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    session.execute(timed(NOTICES_SQL, "now"),
+                    {"p": period, "now": now, "payload": json.dumps({"period": period})})
+
+
+def _done(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    session.execute(timed("UPDATE settlements SET finished_at = :now WHERE period = :p", "now"),
+                    {"now": now, "p": period})
+
+
+def settlement_stage(session: Session, period: str) -> str | None:
+    row = session.get(Settlement, period)
+    return row.stage if row else None
+
+
+class _AdvisoryLock:
+    """A non-blocking PostgreSQL advisory lock held on its own connection; a no-op on SQLite,
+    where the stage transactions serialise anyway."""
+
+    def __init__(self, db: Database, key: int):
+        self._db, self._key, self._connection = db, key, None
+
+    def acquire(self) -> bool:
+        if not self._db.is_postgres:
+            return True
+        self._connection = self._db.engine.connect()
+        got = self._connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                       {"k": self._key}).scalar_one()
+        self._connection.commit()
+        if not got:
+            self._connection.close()
+            self._connection = None
+        return bool(got)
+
+    def release(self) -> None:
+        if self._connection is not None:
+            self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self._connection.commit()
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,178 @@
+"""Things (creations by canonical URL) and creators' claims on identities and URL prefixes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from core import ledger
+from core.activity import Target
+from core.errors import AlreadyClaimed, UnknownThing
+from core.models import Claim, Person, Thing, timed
+from core.rules import Rules
+from core.settlement_sql import RELEASE_LEDGER_SQL
+from core.urls import canonicalize, parse_identity, url_identity
+
+
+def add_thing(session: Session, url: str, owner: Person, *, now: datetime,
+              title: str | None = None) -> Thing:
+    """Register a creation; an unclaimed thing at the same URL is handed to the owner."""
+    canonical = canonicalize(url)
+    thing = find_thing(session, canonical)
+    if thing is None:
+        thing = Thing(url=canonical, title=title, owner_id=owner.id,
+                      identity=url_identity(canonical), created_at=now)
+        session.add(thing)
+        session.flush()
+        return thing
+    if thing.owner_id not in (None, owner.id):
+        raise AlreadyClaimed(f"{canonical} already belongs to someone else")
+    thing.owner_id = owner.id
+    if title:
+        thing.title = title
+    return thing
+
+
+def find_thing(session: Session, canonical_url: str) -> Thing | None:
+    return session.execute(select(Thing).where(Thing.url == canonical_url)).scalar_one_or_none()
+
+
+def get_thing(session: Session, url: str) -> Thing:
+    thing = find_thing(session, canonicalize(url))
+    if thing is None:
+        raise UnknownThing(f"unknown thing: {url}")
+    return thing
+
+
+def resolve_target(session: Session, targets: tuple[Target, ...], *, now: datetime) -> Thing | None:
+    """The thing an activity flattrs: the first link that is a registered thing or lies under
+    a claimed URL prefix; otherwise the last target (the post itself), created if new."""
+    linked = [t for t in targets if t.url]
+    for target in linked:
+        assert target.url is not None
+        thing = find_thing(session, target.url)
+        if thing is not None:
+            return thing
+        claimer = prefix_claimer(session, target.url)
+        if claimer is not None:
+            return _find_or_create(session, target.url, url_identity(target.url), target.title,
+                                   claimer, now)
+    if not targets:
+        return None
+    fallback = targets[-1]
+    if fallback.url is None:
+        return None
+    identity = fallback.identity or url_identity(fallback.url)
+    return _find_or_create(session, fallback.url, identity, fallback.title,
+                           identity_claimer(session, identity), now)
+
+
+def prefix_claimer(session: Session, canonical_url: str) -> int | None:
+    return session.execute(
+        select(Claim.person_id)
+        .where(Claim.kind == "prefix",
+               func.substr(canonical_url, 1, func.length(Claim.value)) == Claim.value)
+        .order_by(func.length(Claim.value).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def identity_claimer(session: Session, identity: str) -> int | None:
+    return session.execute(
+        select(Claim.person_id).where(Claim.kind == "identity", Claim.value == identity)
+    ).scalar_one_or_none()
+
+
+def _find_or_create(session: Session, url: str, identity: str, title: str | None,
+                    owner_id: int | None, now: datetime) -> Thing:
+    # ON CONFLICT: another worker may create the same thing at the same moment.
+    session.execute(
+        timed("INSERT INTO things (url, title, owner_id, identity, created_at)"
+              " VALUES (:url, :title, :owner, :identity, :now) ON CONFLICT (url) DO NOTHING",
+              "now"),
+        {"url": url, "title": (title or None) and title[:300], "owner": owner_id,
+         "identity": identity, "now": now},
+    )
+    thing = find_thing(session, url)
+    assert thing is not None
+    return thing
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    kind: str
+    value: str
+    things: int
+    released_cents: int
+    released_shares: int
+
+
+def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: str, *,
+          now: datetime) -> ClaimResult:
+    """Give a creator an identity or a URL prefix: its unowned things, and the escrow still
+    waiting for it within the claim window."""
+    raw = (identity_or_prefix or "").strip()
+    if raw.startswith(("http://", "https://")):
+        kind, value = "prefix", canonicalize(raw)
+        _refuse_overlapping_prefix(session, person, value)
+    else:
+        kind, value = "identity", parse_identity(raw)
+    existing = session.execute(select(Claim).where(Claim.value == value)).scalar_one_or_none()
+    if existing is not None and existing.person_id != person.id:
+        raise AlreadyClaimed(f"{value} is already claimed by someone else")
+    if existing is None:
+        session.add(Claim(person_id=person.id, kind=kind, value=value, created_at=now))
+        session.flush()
+
+    if kind == "identity":
+        match, params = "identity = :value", {"value": value}
+    else:  # things held as url:<canonical url> under the prefix
+        match = "SUBSTR(identity, 1, :n) = :value"
+        params = {"value": url_identity(value), "n": len(url_identity(value))}
+    things = session.execute(
+        text(f"UPDATE things SET owner_id = :person WHERE owner_id IS NULL AND {match}"),
+        {"person": person.id, **params},
+    ).rowcount
+    released, cents = _release_escrow(session, rules, person.id, match, params, now)
+    return ClaimResult(kind, value, things, cents, released)
+
+
+def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) -> None:
+    other = session.execute(
+        select(Claim.value).where(
+            Claim.kind == "prefix", Claim.person_id != person.id,
+            (func.substr(prefix, 1, func.length(Claim.value)) == Claim.value)
+            | (func.substr(Claim.value, 1, len(prefix)) == prefix),
+        ).limit(1)
+    ).scalar_one_or_none()
+    if other is not None:
+        raise AlreadyClaimed(f"{prefix} overlaps {other}, which someone else claimed")
+
+
+def _release_escrow(session: Session, rules: Rules, person_id: int, match: str,
+                    params: dict[str, object], now: datetime) -> tuple[int, int]:
+    """Pay the claimer the escrow of every period whose settlement has posted it."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # A settlement still closing waits for this claim (and releases late claims itself).
+        session.execute(text("SELECT period FROM settlements WHERE finished_at IS NULL FOR SHARE"))
+    txn = ledger.open_transaction(session, "release", now=now)
+    released = session.execute(
+        timed("UPDATE shares SET state = 'released', creator_id = :person,"
+              " fee_cents = share_cents * :bps / 10000, resolution_txn_id = :txn"
+              f" WHERE state = 'escrow' AND escrow_until > :now AND {match}"
+              " AND period IN (SELECT period FROM settlements WHERE stage IN"
+              " ('ledger', 'release', 'idle', 'notices', 'done'))", "now"),
+        {"person": person_id, "bps": rules.fee_bps, "txn": txn, "now": now, **params},
+    ).rowcount
+    if not released:
+        session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
+        return 0, 0
+    session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
+    cents = session.execute(
+        text("SELECT COALESCE(SUM(share_cents), 0) FROM shares WHERE resolution_txn_id = :txn"),
+        {"txn": txn},
+    ).scalar_one()
+    return released, int(cents)

@@ -1,0 +1,52 @@
+"""Everything built in one place at start-up: settings, database, rules, clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import inspect
+
+from config import Settings, load_settings
+from core.db import Database
+from core.errors import UserError
+from core.rules import Rules
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: Database
+    rules: Rules
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def require_schema(self) -> None:
+        if "alembic_version" not in inspect(self.db.engine).get_table_names():
+            raise UserError("the database has no schema yet: run `flattr db upgrade` first")
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        currency=settings.currency,
+        min_monthly_budget=settings.min_monthly_budget,
+        fee_bps=settings.fee_bps,
+        idle_budget_policy=settings.idle_budget_policy,
+        claim_window_days=settings.claim_window_days,
+    )
+
+
+def build_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> App:
+    settings = settings or load_settings()
+    return App(settings=settings, db=Database(settings.database_url), rules=rules_from(settings),
+               clock=clock)

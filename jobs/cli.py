@@ -1,0 +1,67 @@
+"""The `flattr` command: parses arguments, builds the app once, maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
+
+from config import ConfigError
+from core.errors import UserError
+from jobs import cli_money
+
+EXIT_USER_ERROR = 1
+EXIT_CONFIG_ERROR = 3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flattr", description="Automatic flattrs from social activity: money, bots, jobs."
+    )
+    parser.add_argument(
+        "--now", metavar="ISO8601",
+        help="act as if the current time were this (replays, demos and tests)")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    cli_money.register(subparsers)
+    for module_name in ("jobs.cli_bots", "jobs.cli_worker"):
+        _register_optional(module_name, subparsers)
+    return parser
+
+
+def _register_optional(module_name: str, subparsers: argparse._SubParsersAction) -> None:
+    # Command groups of other parts register themselves when present.
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return
+    module.register(subparsers)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"flattr: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except UserError as exc:
+        print(f"flattr: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OperationalError as exc:
+        print(f"flattr: database error: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
