@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="act as if the current time were this (replays, demos and tests)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_money.register(subparsers)
-    for module_name in ("jobs.cli_bots", "jobs.cli_worker"):
+    for module_name in ("jobs.cli_bots", "jobs.cli_worker", "web.cli"):
         _register_optional(module_name, subparsers)
     return parser
 
