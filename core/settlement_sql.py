@@ -23,7 +23,8 @@ budget AS (
     ) newest WHERE pick = 1
 ),
 wallet AS (
-    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id, SUM(amount_cents) AS cents
+    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
+           CAST(SUM(amount_cents) AS BIGINT) AS cents  -- PostgreSQL sums bigints as numeric
     FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
 ),
 charge AS (
@@ -116,7 +117,8 @@ WITH budget AS (
     ) newest WHERE pick = 1
 ),
 wallet AS (
-    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id, SUM(amount_cents) AS cents
+    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
+           CAST(SUM(amount_cents) AS BIGINT) AS cents  -- PostgreSQL sums bigints as numeric
     FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
 )
 INSERT INTO entries (transaction_id, account, amount_cents)
@@ -137,11 +139,11 @@ WHERE transaction_id = :txn HAVING SUM(amount_cents) <> 0
 NOTICES_SQL = """
 INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status, attempts,
                            next_attempt_at, created_at)
-SELECT 'statement:' || :p || ':' || CAST(creator_id AS TEXT), 'statement', creator_id, NULL,
+SELECT 'statement:' || CAST(:p AS VARCHAR(7)) || ':' || CAST(creator_id AS TEXT), 'statement', creator_id, NULL,
        :payload, 'pending', 0, :now, :now
   FROM shares WHERE period = :p AND creator_id IS NOT NULL GROUP BY creator_id
 UNION ALL
-SELECT 'month_closed:' || :p || ':' || CAST(person_id AS TEXT), 'month_closed', person_id,
+SELECT 'month_closed:' || CAST(:p AS VARCHAR(7)) || ':' || CAST(person_id AS TEXT), 'month_closed', person_id,
        NULL, :payload, 'pending', 0, :now, :now
   FROM shares WHERE period = :p GROUP BY person_id
 ON CONFLICT (dedupe_key) DO NOTHING

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, text
@@ -14,7 +14,7 @@ from core.errors import AlreadyClaimed, UnknownThing
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
 from core.settlement_sql import RELEASE_LEDGER_SQL
-from core.urls import canonicalize, parse_identity, url_identity
+from core.urls import InvalidURL, canonicalize, parse_identity, url_identity
 
 
 def add_thing(session: Session, url: str, owner: Person, *, now: datetime,
@@ -50,6 +50,7 @@ def get_thing(session: Session, url: str) -> Thing:
 def resolve_target(session: Session, targets: tuple[Target, ...], *, now: datetime) -> Thing | None:
     """The thing an activity flattrs: the first link that is a registered thing or lies under
     a claimed URL prefix; otherwise the last target (the post itself), created if new."""
+    targets = tuple(_canonical(t) for t in targets)
     linked = [t for t in targets if t.url]
     for target in linked:
         assert target.url is not None
@@ -68,6 +69,16 @@ def resolve_target(session: Session, targets: tuple[Target, ...], *, now: dateti
     identity = fallback.identity or url_identity(fallback.url)
     return _find_or_create(session, fallback.url, identity, fallback.title,
                            identity_claimer(session, identity), now)
+
+
+def _canonical(target: Target) -> Target:
+    """Bots hand canonical URLs; this keeps a careless caller from splitting a thing in two."""
+    if not target.url:
+        return target
+    try:
+        return replace(target, url=canonicalize(target.url))
+    except InvalidURL:
+        return replace(target, url=None)
 
 
 def prefix_claimer(session: Session, canonical_url: str) -> int | None:
@@ -115,7 +126,7 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
     """Give a creator an identity or a URL prefix: its unowned things, and the escrow still
     waiting for it within the claim window."""
     raw = (identity_or_prefix or "").strip()
-    if raw.startswith(("http://", "https://")):
+    if raw[:8].lower().startswith(("http://", "https://")):
         kind, value = "prefix", canonicalize(raw)
         _refuse_overlapping_prefix(session, person, value)
     else:

@@ -106,13 +106,17 @@ def _wrapped_target(parts) -> str | None:  # type: ignore[no-untyped-def]
     names = _WRAPPERS[host]
     if not names:
         candidate = unquote(query)
-        return candidate if candidate.startswith(("http://", "https://")) else None
+        return candidate if _is_http(candidate) else None
     params = dict(parse_qsl(query, keep_blank_values=True))
     for name in names:
         value = params.get(name, "")
-        if value.startswith(("http://", "https://")):
+        if _is_http(value):
             return value
     return None
+
+
+def _is_http(text: str) -> bool:
+    return text[:8].lower().startswith(("http://", "https://"))
 
 
 def _rebuild(parts) -> str:  # type: ignore[no-untyped-def]

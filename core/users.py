@@ -1,0 +1,94 @@
+"""Local sign-in: salted scrypt password hashes, constant-time checks, sign-up.
+
+Hash format: `scrypt$n$r$p$<salt b64>$<hash b64>`, so the cost can be raised later and
+old hashes still verify.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import UserError
+from core.models import Person
+from core.people import add_person
+from core.rules import Rules
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+# Verified against when the name is unknown, so that a miss costs as much as a hit.
+_DUMMY_HASH: str | None = None
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+                     _b64(salt), _b64(digest)])
+
+
+def verify_password(password: str, stored: str | None) -> bool:
+    if not stored or len(password) > MAX_PASSWORD:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(digest)
+        actual = _scrypt(password, base64.b64decode(salt), int(n), int(r), int(p))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+def sign_up(session: Session, rules: Rules, name: str, password: str, *, now: datetime,
+            email: str | None = None) -> Person:
+    """A new person with the minimum budget and an empty wallet; they choose the rest."""
+    check_password(password)
+    person = add_person(session, rules, name, rules.min_monthly_budget, 0, now=now,
+                        email=email or None)
+    person.password_hash = hash_password(password)
+    return person
+
+
+def authenticate(session: Session, name: str, password: str) -> Person | None:
+    person = session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
+    if person is None or not person.password_hash:
+        verify_password(password, _dummy_hash())  # same cost as a real check
+        return None
+    return person if verify_password(password, person.password_hash) else None
+
+
+def set_password(person: Person, password: str) -> None:
+    check_password(password)
+    person.password_hash = hash_password(password)
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise UserError(f"choose a password of at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise UserError(f"a password must be at most {MAX_PASSWORD} characters")
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                          maxmem=128 * r * n * 2, dklen=32)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH

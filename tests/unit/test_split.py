@@ -1,0 +1,62 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.split import charge_for, even_split, fee_of, share_of
+
+budgets = st.integers(min_value=0, max_value=10**9)
+counts = st.integers(min_value=1, max_value=500)
+rotations = st.integers(min_value=0, max_value=10**6)
+
+
+@given(budgets, counts, rotations)
+def test_shares_sum_exactly_to_the_budget_and_differ_by_at_most_one_cent(budget, n, rotation):
+    shares = even_split(budget, n, rotation)
+    assert len(shares) == n
+    assert sum(shares) == budget
+    assert max(shares) - min(shares) <= 1
+
+
+@given(budgets, counts, rotations)
+def test_leftover_cents_go_to_exactly_remainder_many_flattrs(budget, n, rotation):
+    shares = even_split(budget, n, rotation)
+    assert shares.count(budget // n + 1) == (budget % n if budget % n else 0)
+
+
+@given(st.integers(min_value=1, max_value=10**6), st.integers(min_value=2, max_value=50))
+def test_the_lucky_flattrs_rotate_from_one_period_to_the_next(budget, n):
+    if budget % n == 0:
+        return
+    this_month = even_split(budget, n, rotation=0)
+    next_month = even_split(budget, n, rotation=1)
+    assert this_month != next_month or budget % n == 0
+    # over n periods every rank gets the leftover equally often
+    totals = [sum(share_of(budget, n, rank, r) for r in range(n)) for rank in range(n)]
+    assert len(set(totals)) == 1
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=10_000))
+def test_fee_plus_net_is_the_share_and_fee_never_exceeds_its_rate(share, bps):
+    fee = fee_of(share, bps)
+    net = share - fee
+    assert fee + net == share
+    assert 0 <= fee <= share
+    assert fee * 10_000 <= share * bps < (fee + 1) * 10_000
+
+
+@given(budgets, st.integers(min_value=-10**6, max_value=10**9))
+def test_charge_is_the_budget_or_the_wallet_when_it_holds_less(budget, wallet):
+    charge = charge_for(budget, wallet)
+    assert 0 <= charge <= budget
+    assert charge <= max(wallet, 0)
+    assert charge == budget or charge == max(wallet, 0)
+
+
+@given(budgets, st.lists(counts, min_size=1, max_size=20), rotations, st.integers(0, 10_000))
+def test_no_rule_creates_or_destroys_a_cent_across_a_settlement(budget, counts_, rotation, bps):
+    charged = paid_out = 0
+    for n in counts_:
+        charged += budget
+        for share in even_split(budget, n, rotation):
+            fee = fee_of(share, bps)
+            paid_out += (share - fee) + fee
+    assert charged == paid_out
