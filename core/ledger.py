@@ -108,23 +108,20 @@ _CHECKS: list[tuple[str, str]] = [
     ),
     (
         "person {0} was charged {2} in {1}, more than the budget {3}",
+        "SELECT person_id, period, charged_cents, budget_cents FROM charges"
+        " WHERE charged_cents > budget_cents OR charged_cents < 0",
+    ),
+    (
+        "person {0} in {1}: the ledger took {2} but the charge was {3}",
         """
-        SELECT c.person_id, c.period, c.charged, COALESCE(b.cents, 0)
-        FROM (
+        SELECT person_id, period, SUM(posted), SUM(fixed) FROM (
             SELECT CAST(SUBSTR(e.account, 8) AS INTEGER) AS person_id, t.period,
-                   -SUM(e.amount_cents) AS charged
+                   -e.amount_cents AS posted, 0 AS fixed
             FROM entries e JOIN transactions t ON t.id = e.transaction_id
             WHERE t.kind IN ('settle', 'charity') AND e.account LIKE 'wallet:%'
-            GROUP BY e.account, t.period
-        ) c
-        LEFT JOIN (
-            SELECT person_id, effective_period, cents,
-                   LEAD(effective_period) OVER (
-                       PARTITION BY person_id ORDER BY effective_period) AS until_period
-            FROM budgets
-        ) b ON b.person_id = c.person_id AND b.effective_period <= c.period
-           AND (b.until_period IS NULL OR b.until_period > c.period)
-        WHERE b.cents IS NULL OR c.charged > b.cents
+            UNION ALL
+            SELECT person_id, period, 0, charged_cents FROM charges
+        ) both_sides GROUP BY person_id, period HAVING SUM(posted) <> SUM(fixed)
         """,
     ),
     (
@@ -138,14 +135,15 @@ _CHECKS: list[tuple[str, str]] = [
         " FROM entries) totals WHERE held + paid <> deposited",
     ),
     (
+        # A UNION and one GROUP BY: a join of two derived tables is quadratic on SQLite.
         "escrow for {0} holds {1} but its open shares hold {2}",
         """
-        SELECT COALESCE(l.identity, s.identity), COALESCE(l.cents, 0), COALESCE(s.cents, 0)
-        FROM (SELECT SUBSTR(account, 8) AS identity, SUM(amount_cents) AS cents
-              FROM entries WHERE account LIKE 'escrow:%' GROUP BY account) l
-        FULL OUTER JOIN (SELECT identity, SUM(share_cents) AS cents FROM shares
-              WHERE state = 'escrow' GROUP BY identity) s ON s.identity = l.identity
-        WHERE COALESCE(l.cents, 0) <> COALESCE(s.cents, 0)
+        SELECT identity, SUM(held), SUM(owed) FROM (
+            SELECT SUBSTR(account, 8) AS identity, amount_cents AS held, 0 AS owed
+            FROM entries WHERE account LIKE 'escrow:%'
+            UNION ALL
+            SELECT identity, 0, share_cents FROM shares WHERE state = 'escrow'
+        ) both_sides GROUP BY identity HAVING SUM(held) <> SUM(owed)
         """,
     ),
 ]

@@ -20,10 +20,7 @@ WITH budget AS (
     ) newest WHERE pick = 1
 ),
 charged AS (
-    SELECT e.account, -SUM(e.amount_cents) AS cents
-    FROM entries e JOIN transactions t ON t.id = e.transaction_id
-    WHERE t.period = :p AND t.kind IN ('settle', 'charity') AND e.account LIKE 'wallet:%'
-    GROUP BY e.account
+    SELECT person_id, charged_cents AS cents FROM charges WHERE period = :p
 ),
 clicks AS (
     SELECT person_id, COUNT(*) AS n FROM flattrs
@@ -31,7 +28,7 @@ clicks AS (
 )
 SELECT p.name, b.cents, COALESCE(c.cents, 0), COALESCE(k.n, 0)
 FROM people p JOIN budget b ON b.person_id = p.id
-LEFT JOIN charged c ON c.account = 'wallet:' || CAST(p.id AS TEXT)
+LEFT JOIN charged c ON c.person_id = p.id
 LEFT JOIN clicks k ON k.person_id = p.id
 ORDER BY p.name
 """

@@ -9,6 +9,8 @@ the whole period: nothing is read into Python, so memory does not grow with the 
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +25,10 @@ from core.models import Settlement, timed
 from core.periods import claim_deadline, parse_period, period_end, period_index
 from core.rules import Rules
 from core.settlement_sql import (
+    CHARGES_SQL,
     CHARITY_SQL,
     CHARITY_TOTAL_SQL,
+    IDLE_CHARGES_SQL,
     LEDGER_SQL,
     NOTICES_SQL,
     RELEASE_LATE_CLAIMS_SQL,
@@ -32,7 +36,9 @@ from core.settlement_sql import (
     SHARES_SQL,
 )
 
-STAGES = ("begun", "shares", "ledger", "release", "idle", "notices", "done")
+log = logging.getLogger(__name__)
+
+STAGES = ("begun", "charges", "shares", "ledger", "release", "idle", "notices", "done")
 LOCK_NAMESPACE = 0x5E771E  # advisory lock key = namespace * 10**6 + period index
 
 
@@ -70,11 +76,12 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
             timed("INSERT INTO settlements (period, stage, started_at) VALUES (:p, 'begun', :now)"
                   " ON CONFLICT (period) DO NOTHING", "now"), {"p": period, "now": now})
     steps: dict[str, Callable[[Session, Rules, str, datetime], None]] = {
-        "shares": _shares, "ledger": _ledger, "release": _release_late_claims,
+        "charges": _charges, "shares": _shares, "ledger": _ledger, "release": _release_late_claims,
         "idle": _idle, "notices": _notices, "done": _done,
     }
     ran: list[str] = []
     for stage, step in steps.items():
+        started = time.perf_counter()
         with db.unit_of_work() as session:
             current = _lock_row(session, db, period)
             if STAGES.index(current) >= STAGES.index(stage):
@@ -82,6 +89,8 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
             step(session, rules, period, now)
             session.execute(text("UPDATE settlements SET stage = :s WHERE period = :p"),
                             {"s": stage, "p": period})
+        log.info("settlement period=%s stage=%s seconds=%.3f", period, stage,
+                 time.perf_counter() - started)
         ran.append(stage)
         if crash_after == stage:
             raise SimulatedCrash(stage)
@@ -98,10 +107,19 @@ def _lock_row(session: Session, db: Database, period: str) -> str:
     ).scalar_one()
 
 
-def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Wait for flattr writers of this period to commit, and hold new ones until we do.
+def _charges(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    if _is_postgres(session):
+        # Wait for flattr writers of this period to commit; later ones see the settlements
+        # row and go to the next period.
         session.execute(text("LOCK TABLE flattrs IN SHARE MODE"))
+    session.execute(text(CHARGES_SQL), {"p": period})
+
+
+def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
+    if _is_postgres(session):
+        session.execute(text("LOCK TABLE flattrs IN SHARE MODE"))  # withdrawals wait
+        # The split sorts a month of flattrs: keep the sort in memory.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(timed(SHARES_SQL, "deadline"), {
         "p": period, "rot": period_index(period), "bps": rules.fee_bps,
         "deadline": claim_deadline(period, rules.claim_window_days),
@@ -129,6 +147,7 @@ def _release_late_claims(session: Session, rules: Rules, period: str, now: datet
 def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
     if rules.idle_budget_policy != "charity":
         return
+    session.execute(text(IDLE_CHARGES_SQL), {"p": period})
     txn = ledger.open_transaction(session, "charity", now=now, ref=f"charity:{period}",
                                   period=period)
     session.execute(text(CHARITY_SQL), {"txn": txn, "p": period})
@@ -136,13 +155,20 @@ def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
 
 
 def _notices(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    session.execute(timed(NOTICES_SQL, "now"),
-                    {"p": period, "now": now, "payload": json.dumps({"period": period})})
+    for prefix in ("earnings:", "wallet:"):  # statements for creators, notes for donors
+        session.execute(timed(NOTICES_SQL, "now"), {
+            "p": period, "now": now, "payload": json.dumps({"period": period}),
+            "prefix": prefix + "%", "id_at": len(prefix) + 1,
+        })
 
 
 def _done(session: Session, rules: Rules, period: str, now: datetime) -> None:
     session.execute(timed("UPDATE settlements SET finished_at = :now WHERE period = :p", "now"),
                     {"now": now, "p": period})
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
 def settlement_stage(session: Session, period: str) -> str | None:

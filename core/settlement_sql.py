@@ -4,16 +4,12 @@ Integer columns divide as integers on both databases; the split here is core.spl
 and the fee core.split.fee_of, written in SQL (tests hold them to each other).
 """
 
-# One row per active flattr of the period with its share of the person's charge.
-# charge = min(budget in force, wallet balance); rank orders a person's flattrs by id.
-SHARES_SQL = """
-WITH ranked AS (
-    SELECT f.id, f.person_id, f.thing_id, t.owner_id, t.identity,
-           ROW_NUMBER() OVER (PARTITION BY f.person_id ORDER BY f.id) - 1 AS rank,
-           COUNT(*) OVER (PARTITION BY f.person_id) AS n
-    FROM flattrs f JOIN things t ON t.id = f.thing_id
-    WHERE f.period = :p AND f.withdrawn_at IS NULL
-      AND (t.owner_id IS NULL OR t.owner_id <> f.person_id)
+# What the period costs each person who flattred: min(budget in force, wallet), fixed
+# once so that every later statement reads the same number.
+CHARGES_SQL = """
+WITH counted AS (
+    SELECT person_id, COUNT(*) AS n FROM flattrs
+    WHERE period = :p AND withdrawn_at IS NULL GROUP BY person_id
 ),
 budget AS (
     SELECT person_id, cents FROM (
@@ -26,18 +22,31 @@ wallet AS (
     SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
            CAST(SUM(amount_cents) AS BIGINT) AS cents  -- PostgreSQL sums bigints as numeric
     FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
-),
-charge AS (
-    SELECT b.person_id,
-           CASE WHEN COALESCE(w.cents, 0) <= 0 THEN 0
-                WHEN w.cents < b.cents THEN w.cents ELSE b.cents END AS amount
-    FROM budget b LEFT JOIN wallet w ON w.person_id = b.person_id
+)
+INSERT INTO charges (period, person_id, flattrs, budget_cents, charged_cents)
+SELECT :p, k.person_id, k.n, b.cents,
+       CASE WHEN COALESCE(w.cents, 0) <= 0 THEN 0
+            WHEN w.cents < b.cents THEN w.cents ELSE b.cents END
+FROM counted k JOIN budget b ON b.person_id = k.person_id
+LEFT JOIN wallet w ON w.person_id = k.person_id
+"""
+
+# One row per open flattr with its share of the person's charge: rank orders a person's
+# flattrs by thing id (the order of the covering index ix_flattrs_open).
+SHARES_SQL = """
+WITH ranked AS (
+    SELECT f.id, f.person_id, f.thing_id,
+           ROW_NUMBER() OVER (PARTITION BY f.person_id ORDER BY f.thing_id) - 1 AS rank
+    FROM flattrs f WHERE f.period = :p AND f.withdrawn_at IS NULL
 ),
 split AS (
-    SELECT r.id, r.person_id, r.thing_id, r.owner_id, r.identity,
-           c.amount / r.n
-             + CASE WHEN (r.rank + :rot) % r.n < c.amount % r.n THEN 1 ELSE 0 END AS share
-    FROM ranked r JOIN charge c ON c.person_id = r.person_id
+    SELECT r.id, r.person_id, r.thing_id, t.owner_id, t.identity,
+           c.charged_cents / c.flattrs
+             + CASE WHEN (r.rank + :rot) % c.flattrs < c.charged_cents % c.flattrs
+                    THEN 1 ELSE 0 END AS share
+    FROM ranked r
+    JOIN charges c ON c.period = :p AND c.person_id = r.person_id
+    JOIN things t ON t.id = r.thing_id
 )
 INSERT INTO shares (flattr_id, period, person_id, thing_id, creator_id, identity,
                     share_cents, fee_cents, state, escrow_until)
@@ -50,21 +59,24 @@ SELECT id, :p, person_id, thing_id, owner_id,
 FROM split
 """
 
-# The period's settle transaction: wallets pay, creators earn, escrow holds, fees collect.
+# The period's settle transaction: wallets pay their charge; one pass over the shares by
+# (creator, identity, state) gives earnings, escrow and the fee total.
 LEDGER_SQL = """
+WITH by_owner AS (
+    SELECT creator_id, identity, state, SUM(share_cents) AS gross, SUM(fee_cents) AS fee
+    FROM shares WHERE period = :p GROUP BY creator_id, identity, state
+)
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -SUM(share_cents)
-  FROM shares WHERE period = :p GROUP BY person_id HAVING SUM(share_cents) <> 0
+SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -charged_cents
+  FROM charges WHERE period = :p AND flattrs > 0 AND charged_cents <> 0
 UNION ALL
-SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(share_cents - fee_cents)
-  FROM shares WHERE period = :p AND state = 'paid'
-  GROUP BY creator_id HAVING SUM(share_cents - fee_cents) <> 0
+SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(gross - fee)
+  FROM by_owner WHERE state = 'paid' GROUP BY creator_id HAVING SUM(gross - fee) <> 0
 UNION ALL
-SELECT :txn, 'escrow:' || identity, SUM(share_cents)
-  FROM shares WHERE period = :p AND state = 'escrow'
-  GROUP BY identity HAVING SUM(share_cents) <> 0
+SELECT :txn, 'escrow:' || identity, SUM(gross)
+  FROM by_owner WHERE state = 'escrow' GROUP BY identity HAVING SUM(gross) <> 0
 UNION ALL
-SELECT :txn, 'fees', SUM(fee_cents) FROM shares WHERE period = :p HAVING SUM(fee_cents) <> 0
+SELECT :txn, 'fees', SUM(fee) FROM by_owner HAVING SUM(fee) <> 0
 """
 
 # Escrow of the period whose thing gained an owner while the period was closing.
@@ -106,9 +118,9 @@ SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), SUM(share_cents) FROM shares
  WHERE resolution_txn_id = :txn GROUP BY person_id HAVING SUM(share_cents) <> 0
 """
 
-# idle_budget_policy = charity: people with a budget in force and no flattr this period
-# give min(budget, wallet) to the charity account.
-CHARITY_SQL = """
+# idle_budget_policy = charity: people with a budget in force who flattred nothing give
+# min(budget, wallet); recorded as charges with no flattrs, then posted.
+IDLE_CHARGES_SQL = """
 WITH budget AS (
     SELECT person_id, cents FROM (
         SELECT person_id, cents,
@@ -118,15 +130,20 @@ WITH budget AS (
 ),
 wallet AS (
     SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
-           CAST(SUM(amount_cents) AS BIGINT) AS cents  -- PostgreSQL sums bigints as numeric
+           CAST(SUM(amount_cents) AS BIGINT) AS cents
     FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
 )
-INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'wallet:' || CAST(b.person_id AS TEXT),
-       -(CASE WHEN w.cents < b.cents THEN w.cents ELSE b.cents END)
+INSERT INTO charges (period, person_id, flattrs, budget_cents, charged_cents)
+SELECT :p, b.person_id, 0, b.cents, CASE WHEN w.cents < b.cents THEN w.cents ELSE b.cents END
 FROM budget b JOIN wallet w ON w.person_id = b.person_id
 WHERE w.cents > 0
-  AND NOT EXISTS (SELECT 1 FROM shares s WHERE s.period = :p AND s.person_id = b.person_id)
+  AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.period = :p AND c.person_id = b.person_id)
+"""
+
+CHARITY_SQL = """
+INSERT INTO entries (transaction_id, account, amount_cents)
+SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -charged_cents
+FROM charges WHERE period = :p AND flattrs = 0
 """
 
 CHARITY_TOTAL_SQL = """
@@ -135,16 +152,18 @@ SELECT :txn, 'charity', -SUM(amount_cents) FROM entries
 WHERE transaction_id = :txn HAVING SUM(amount_cents) <> 0
 """
 
-# Statements for creators paid this period, month-closed notes for people charged.
+# Statements for creators paid this period, month-closed notes for people charged; read
+# from the period's ledger postings (a few rows a person), not from its shares.
 NOTICES_SQL = """
 INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status, attempts,
                            next_attempt_at, created_at)
-SELECT 'statement:' || CAST(:p AS VARCHAR(7)) || ':' || CAST(creator_id AS TEXT), 'statement', creator_id, NULL,
+SELECT CASE WHEN e.account LIKE 'earnings:%' THEN 'statement:' ELSE 'month_closed:' END
+         || CAST(:p AS VARCHAR(7)) || ':' || SUBSTR(e.account, :id_at),
+       CASE WHEN e.account LIKE 'earnings:%' THEN 'statement' ELSE 'month_closed' END,
+       CAST(SUBSTR(e.account, :id_at) AS INTEGER), NULL,
        :payload, 'pending', 0, :now, :now
-  FROM shares WHERE period = :p AND creator_id IS NOT NULL GROUP BY creator_id
-UNION ALL
-SELECT 'month_closed:' || CAST(:p AS VARCHAR(7)) || ':' || CAST(person_id AS TEXT), 'month_closed', person_id,
-       NULL, :payload, 'pending', 0, :now, :now
-  FROM shares WHERE period = :p GROUP BY person_id
+FROM entries e JOIN transactions t ON t.id = e.transaction_id
+WHERE t.ref = 'settle:' || CAST(:p AS VARCHAR(7))
+  AND e.account LIKE :prefix
 ON CONFLICT (dedupe_key) DO NOTHING
 """

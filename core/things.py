@@ -33,6 +33,8 @@ def add_thing(session: Session, url: str, owner: Person, *, now: datetime,
     thing.owner_id = owner.id
     if title:
         thing.title = title
+    session.flush()
+    withdraw_own_flattrs(session, owner.id, now=now)
     return thing
 
 
@@ -147,8 +149,21 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
         text(f"UPDATE things SET owner_id = :person WHERE owner_id IS NULL AND {match}"),
         {"person": person.id, **params},
     ).rowcount
+    withdraw_own_flattrs(session, person.id, now=now)
     released, cents = _release_escrow(session, rules, person.id, match, params, now)
     return ClaimResult(kind, value, things, cents, released)
+
+
+def withdraw_own_flattrs(session: Session, person_id: int, *, now: datetime) -> int:
+    """A creator who gains a thing they flattred this month no longer flattrs their own."""
+    return session.execute(
+        timed("UPDATE flattrs SET withdrawn_at = :now WHERE person_id = :person"
+              " AND withdrawn_at IS NULL"
+              " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
+              " AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.period = flattrs.period)",
+              "now"),
+        {"person": person_id, "now": now},
+    ).rowcount
 
 
 def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) -> None:

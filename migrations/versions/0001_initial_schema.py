@@ -17,6 +17,20 @@ depends_on = None
 def upgrade() -> None:
 
     op.create_table(
+        "charges",
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column(
+            "person_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("flattrs", sa.Integer(), nullable=False),
+        sa.Column("budget_cents", sa.BigInteger(), nullable=False),
+        sa.Column("charged_cents", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("period", "person_id", name=op.f("pk_charges")),
+    )
+    op.create_table(
         "opt_outs",
         sa.Column("subject", sa.String(length=2100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -44,6 +58,53 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("period", name=op.f("pk_settlements")),
     )
+    op.create_table(
+        "shares",
+        sa.Column(
+            "flattr_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column(
+            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("thing_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column(
+            "creator_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("identity", sa.String(length=2100), nullable=True),
+        sa.Column("share_cents", sa.BigInteger(), nullable=False),
+        sa.Column("fee_cents", sa.BigInteger(), nullable=False),
+        sa.Column("state", sa.String(length=10), nullable=False),
+        sa.Column("escrow_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "resolution_txn_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.CheckConstraint(
+            "share_cents >= 0 AND fee_cents >= 0 AND fee_cents <= share_cents",
+            name=op.f("ck_shares_amounts"),
+        ),
+        sa.PrimaryKeyConstraint("flattr_id", name=op.f("pk_shares")),
+    )
+    with op.batch_alter_table("shares", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_shares_escrow_identity",
+            ["identity"],
+            unique=False,
+            sqlite_where=sa.text("state = 'escrow'"),
+            postgresql_where=sa.text("state = 'escrow'"),
+        )
+        batch_op.create_index("ix_shares_period", ["period"], unique=False)
+        batch_op.create_index(
+            "ix_shares_resolution_txn_id",
+            ["resolution_txn_id"],
+            unique=False,
+            sqlite_where=sa.text("resolution_txn_id IS NOT NULL"),
+            postgresql_where=sa.text("resolution_txn_id IS NOT NULL"),
+        )
+
     op.create_table(
         "transactions",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -233,7 +294,13 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("flattrs", schema=None) as batch_op:
-        batch_op.create_index("ix_flattrs_period_person", ["period", "person_id"], unique=False)
+        batch_op.create_index(
+            "ix_flattrs_open",
+            ["period", "person_id", "thing_id"],
+            unique=False,
+            sqlite_where=sa.text("withdrawn_at IS NULL"),
+            postgresql_where=sa.text("withdrawn_at IS NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_flattrs_thing_id"), ["thing_id"], unique=False)
 
     op.create_table(
@@ -265,71 +332,20 @@ def upgrade() -> None:
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activities_person_id"), ["person_id"], unique=False)
 
-    op.create_table(
-        "shares",
-        sa.Column(
-            "flattr_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("period", sa.String(length=7), nullable=False),
-        sa.Column(
-            "person_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
-        ),
-        sa.Column("thing_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column(
-            "creator_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
-        sa.Column("identity", sa.String(length=2100), nullable=True),
-        sa.Column("share_cents", sa.BigInteger(), nullable=False),
-        sa.Column("fee_cents", sa.BigInteger(), nullable=False),
-        sa.Column("state", sa.String(length=10), nullable=False),
-        sa.Column("escrow_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "resolution_txn_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
-        sa.CheckConstraint(
-            "share_cents >= 0 AND fee_cents >= 0 AND fee_cents <= share_cents",
-            name=op.f("ck_shares_amounts"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["creator_id"], ["people.id"], name=op.f("fk_shares_creator_id_people")
-        ),
-        sa.ForeignKeyConstraint(
-            ["flattr_id"], ["flattrs.id"], name=op.f("fk_shares_flattr_id_flattrs")
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["people.id"], name=op.f("fk_shares_person_id_people")
-        ),
-        sa.ForeignKeyConstraint(
-            ["resolution_txn_id"],
-            ["transactions.id"],
-            name=op.f("fk_shares_resolution_txn_id_transactions"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["thing_id"], ["things.id"], name=op.f("fk_shares_thing_id_things")
-        ),
-        sa.PrimaryKeyConstraint("flattr_id", name=op.f("pk_shares")),
-    )
-    with op.batch_alter_table("shares", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_shares_creator_id"), ["creator_id"], unique=False)
-        batch_op.create_index("ix_shares_period_person", ["period", "person_id"], unique=False)
-        batch_op.create_index("ix_shares_state_identity", ["state", "identity"], unique=False)
-
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("shares", schema=None) as batch_op:
-        batch_op.drop_index("ix_shares_state_identity")
-        batch_op.drop_index("ix_shares_period_person")
-        batch_op.drop_index(batch_op.f("ix_shares_creator_id"))
-
-    op.drop_table("shares")
     with op.batch_alter_table("activities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_activities_person_id"))
 
     op.drop_table("activities")
     with op.batch_alter_table("flattrs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_flattrs_thing_id"))
-        batch_op.drop_index("ix_flattrs_period_person")
+        batch_op.drop_index(
+            "ix_flattrs_open",
+            sqlite_where=sa.text("withdrawn_at IS NULL"),
+            postgresql_where=sa.text("withdrawn_at IS NULL"),
+        )
 
     op.drop_table("flattrs")
     with op.batch_alter_table("things", schema=None) as batch_op:
@@ -362,6 +378,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_transactions_period"))
 
     op.drop_table("transactions")
+    with op.batch_alter_table("shares", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_shares_resolution_txn_id",
+            sqlite_where=sa.text("resolution_txn_id IS NOT NULL"),
+            postgresql_where=sa.text("resolution_txn_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_shares_period")
+        batch_op.drop_index(
+            "ix_shares_escrow_identity",
+            sqlite_where=sa.text("state = 'escrow'"),
+            postgresql_where=sa.text("state = 'escrow'"),
+        )
+
+    op.drop_table("shares")
     op.drop_table("settlements")
     op.drop_table("people")
     op.drop_table("opt_outs")
+    op.drop_table("charges")

@@ -72,3 +72,15 @@ def test_a_flattr_can_be_withdrawn_until_its_period_closes(db, rules):
     settlement.settle(db, rules, "2026-10", now=at(1, month=11))
     with db.unit_of_work() as session:
         assert not flattring.withdraw(session, alice, two.flattr_id, now=at(2, month=11))
+
+
+def test_a_creator_who_claims_a_thing_they_flattred_no_longer_flattrs_it(db, rules):
+    alice = add_person(db, rules, "alice")
+    flattr(db, rules, alice, "https://alice.example/blog/1")
+    with db.unit_of_work() as session:
+        person = people.find_person(session, "alice")
+        things.claim(session, rules, person, "https://alice.example/blog/", now=at(6))
+    settlement.settle(db, rules, "2026-10", now=at(1, month=11))
+    with db.unit_of_work() as session:
+        from core.reports import report
+        assert report(session, rules, "2026-10")["people"][0]["charged_cents"] == 0

@@ -81,7 +81,7 @@ def test_the_sql_split_is_the_pure_split(db, rules):
     with db.engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT p.name, s.share_cents FROM shares s JOIN people p ON p.id = s.person_id"
-            " ORDER BY s.flattr_id")).all()
+            " ORDER BY s.person_id, s.thing_id")).all()
     got: dict[str, list[int]] = {}
     for name, share in rows:
         got.setdefault(name, []).append(share)
