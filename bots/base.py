@@ -1,0 +1,95 @@
+"""The one Protocol every social network adapter implements, and its plain value types.
+
+A bot never touches the database: `jobs` hands it a linked account and the opaque cursor it
+stored last time, and stores what comes back. Persist `activities` and `cursor` whatever the
+`status` is: a poll can succeed on one stream (likes) and fail on another (posts), and the
+cursor only advances for what was fully read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from core.activity import Activity
+
+STATUSES = ("ok", "needs_reconnect", "retry", "error")
+CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post")
+
+
+@dataclass(frozen=True)
+class LinkedAccount:
+    """A person's connected account: `network` is 'x' or 'facebook'."""
+
+    network: str
+    external_user_id: str
+    access_token: str
+    handle: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one poll found.
+
+    `cursor` is JSON-serialisable and opaque to callers; `next_poll_at` (UTC aware) is the
+    earliest useful next poll, honouring rate limits. `status`: 'ok'; 'needs_reconnect'
+    (token expired or revoked: tell the person); 'retry' (5xx, timeout, rate limited: poll
+    again at next_poll_at); 'error' (malformed answer or a bug: logged, retried later).
+    """
+
+    activities: list[Activity]
+    cursor: dict
+    next_poll_at: datetime
+    status: str
+    error: str | None = None
+    posts_read: int = 0
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A notification: channel is one of CHANNELS; recipient a user id or a Page id."""
+
+    channel: str
+    recipient: str
+    text: str
+    in_reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    retryable: bool = False
+    error: str | None = None
+    external_id: str | None = None
+
+
+class SocialNetwork(Protocol):
+    name: str
+
+    def fetch_activity(
+        self, account: LinkedAccount, cursor: dict | None, now: datetime
+    ) -> FetchResult: ...
+
+    def post(self, message: OutgoingMessage, sender: LinkedAccount) -> DeliveryResult: ...
+
+
+@dataclass
+class StreamOutcome:
+    """Internal: what one stream (likes, posts...) of one poll produced."""
+
+    activities: list[Activity] = field(default_factory=list)
+    status: str = "ok"
+    error: str | None = None
+    retry_at: datetime | None = None
+    posts_read: int = 0
+    requests: int = 0
+
+
+def merge_status(statuses: list[str]) -> str:
+    """The most serious status wins: a dead token matters more than a flaky server."""
+    for status in ("needs_reconnect", "error", "retry"):
+        if status in statuses:
+            return status
+    return "ok"

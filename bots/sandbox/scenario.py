@@ -1,0 +1,229 @@
+"""Scenario generator: people, creators, posts, likes and shares spread over time.
+
+Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock passes it):
+  start: ISO time the sandbox clock starts at
+  service: {x_user_id, x_handle, x_token, facebook_page_id, facebook_page_token}
+  people: [{key, name, x: {user_id, username, token}, facebook: {user_id, token}}]
+  x_users: [{id, username, name}]              authors who are not people
+  creators: [{name, url_prefix, x_user_id?, facebook_page_id?}]   for the demo to register
+  x_posts: [{id, author_id, at, text, urls?: [url | {expanded_url, unwound_url?, title?,
+             media_key?}], referenced?: {type: retweeted|quoted|replied_to, id}, long?: bool,
+             deleted?: bool}]
+  x_likes: [{user_id, post_id, at}]
+  facebook_pages: [{id, name, website?}]
+  facebook_page_likes: [{user_id, page_id, at}]
+  facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_X_EPOCH_MS = 1288834974657
+_NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Per person, per day (Facebook Page likes per month)."""
+
+    likes: float = 1.5
+    reposts: float = 0.3
+    quotes: float = 0.1
+    explicit: float = 0.2
+    originals: float = 0.3
+    facebook_page_likes_per_month: float = 2.0
+    facebook_shares: float = 0.3
+    facebook_statuses: float = 0.2
+
+
+class _Ids:
+    def __init__(self) -> None:
+        self.sequence = 0
+
+    def post_id(self, at: datetime) -> str:
+        self.sequence += 1
+        ms = int(at.timestamp() * 1000) - _X_EPOCH_MS
+        return str((ms << 22) + (self.sequence % (1 << 22)))
+
+
+def generate_scenario(
+    n_accounts: int,
+    *,
+    days: int = 30,
+    seed: int = 1,
+    start: datetime = datetime(2025, 3, 1, tzinfo=UTC),
+    rates: Rates = Rates(),
+    n_creators: int | None = None,
+    history_days: int = 3,
+) -> dict[str, Any]:
+    """A reproducible scenario: n_accounts people (each on X and Facebook), creators with
+    blogs, X Pages and posts, and some authors who are not creators. Activity from
+    `history_days` before `start` (the first poll must not flattr it) to `days` after."""
+    rng = random.Random(seed)
+    ids = _Ids()
+    end = start + timedelta(days=days)
+    begin = start - timedelta(days=history_days)
+    span = (end - begin).total_seconds()
+
+    def when(after: datetime = begin) -> datetime:
+        low = max((after - begin).total_seconds() + 1, 0)
+        return begin + timedelta(seconds=rng.uniform(low, max(low + 1, span)))
+
+    n_creators = n_creators or max(4, min(200, n_accounts // 5 + 3))
+    scenario: dict[str, Any] = {
+        "start": start.isoformat(),
+        "service": {
+            "x_user_id": "900000001",
+            "x_handle": "flattrbot",
+            "x_token": "x-service-token",
+            "facebook_page_id": "500000001",
+            "facebook_page_token": "fb-page-token",
+        },
+        "people": [],
+        "x_users": [],
+        "creators": [],
+        "x_posts": [],
+        "x_likes": [],
+        "facebook_pages": [],
+        "facebook_page_likes": [],
+        "facebook_posts": [],
+    }
+    creator_posts: list[dict] = []
+    for c in range(n_creators):
+        name = f"creator{c}"
+        prefix = "https://example.org/blog/" if c == 0 else f"https://{name}.example.net/"
+        x_id, page_id = str(800000000 + c), str(600000000 + c)
+        scenario["x_users"].append({"id": x_id, "username": name, "name": f"Creator {c}"})
+        scenario["facebook_pages"].append(
+            {"id": page_id, "name": f"Creator {c}", "website": prefix}
+        )
+        scenario["creators"].append(
+            {
+                "name": f"Creator {c}",
+                "url_prefix": prefix,
+                "x_user_id": x_id,
+                "facebook_page_id": page_id,
+            }
+        )
+        for n in range(max(3, days * 2)):
+            at = when() - timedelta(days=history_days)
+            url = f"{prefix}{n}-post?utm_source=twitter"
+            link: Any = url if n % 3 else {"expanded_url": url, "title": f"Post {n}"}
+            post: dict[str, Any] = {
+                "id": ids.post_id(at),
+                "author_id": x_id,
+                "at": at.isoformat(),
+                "text": f"New post {n} by {name}",
+                "urls": [link],
+                "long": n % 5 == 4,
+            }
+            if n % 7 == 6:
+                post["urls"].append(
+                    {
+                        "expanded_url": f"https://x.com/{name}/status/1/photo/1",
+                        "media_key": f"3_{n}",
+                    }
+                )
+            creator_posts.append(post)
+    others: list[dict] = []
+    for o in range(max(2, n_creators // 2)):
+        x_id = str(700000000 + o)
+        scenario["x_users"].append({"id": x_id, "username": f"someone{o}", "name": f"Someone {o}"})
+        for n in range(max(3, days // 3)):
+            at = when() - timedelta(days=history_days)
+            others.append(
+                {
+                    "id": ids.post_id(at),
+                    "author_id": x_id,
+                    "at": at.isoformat(),
+                    "text": f"Just a thought {n} from someone{o}",
+                }
+            )
+    pool = creator_posts + others
+    scenario["x_posts"].extend(pool)
+
+    def count(per_day: float) -> int:
+        expected = per_day * (days + history_days)
+        return max(0, int(rng.gauss(expected, expected**0.5) + 0.5)) if expected else 0
+
+    for p in range(n_accounts):
+        key = _NAMES[p] if p < len(_NAMES) and n_accounts <= len(_NAMES) else f"person{p}"
+        x_id, fb_id = str(100000000 + p), str(200000000 + p)
+        scenario["people"].append(
+            {
+                "key": key,
+                "name": key.title(),
+                "x": {"user_id": x_id, "username": key[:15], "token": f"x-token-{key}"},
+                "facebook": {"user_id": fb_id, "token": f"fb-token-{key}"},
+            }
+        )
+        liked = rng.sample(pool, min(len(pool), count(rates.likes)))
+        for post in liked:
+            at = when(datetime.fromisoformat(post["at"]))
+            scenario["x_likes"].append(
+                {"user_id": x_id, "post_id": post["id"], "at": at.isoformat()}
+            )
+        mine: list[dict] = []
+        for kind, per_day in (
+            ("retweeted", rates.reposts),
+            ("quoted", rates.quotes),
+            ("explicit", rates.explicit),
+            ("original", rates.originals),
+        ):
+            for _ in range(count(per_day)):
+                original = rng.choice(pool)
+                at = when(datetime.fromisoformat(original["at"]))
+                post = {"author_id": x_id, "at": at.isoformat()}
+                if kind == "retweeted":
+                    post.update(text="", referenced={"type": "retweeted", "id": original["id"]})
+                elif kind == "quoted":
+                    post.update(
+                        text="This is good", referenced={"type": "quoted", "id": original["id"]}
+                    )
+                elif kind == "explicit":
+                    tag = rng.choice(["#flattr", "#Flattr this!", "@flattrbot please"])
+                    post.update(
+                        text=f"Love it {tag}",
+                        referenced={
+                            "type": rng.choice(["replied_to", "quoted"]),
+                            "id": original["id"],
+                        },
+                    )
+                else:
+                    post.update(text=f"Having coffee, day {at.day}")
+                mine.append(post)
+        mine.sort(key=lambda item: item["at"])
+        for post in mine:
+            post["id"] = ids.post_id(datetime.fromisoformat(post["at"]))
+        scenario["x_posts"].extend(mine)
+        pages = scenario["facebook_pages"]
+        for page in rng.sample(
+            pages, min(len(pages), count(rates.facebook_page_likes_per_month / 30))
+        ):
+            scenario["facebook_page_likes"].append(
+                {"user_id": fb_id, "page_id": page["id"], "at": when().isoformat()}
+            )
+        fb_posts = []
+        for n in range(count(rates.facebook_shares)):
+            creator = rng.choice(scenario["creators"])
+            fb_posts.append(
+                {
+                    "user_id": fb_id,
+                    "at": when().isoformat(),
+                    "link": f"{creator['url_prefix']}{n}-shared?fbclid=IwAR0",
+                    "title": f"Shared {n}",
+                    "message": "Worth reading",
+                }
+            )
+        for _ in range(count(rates.facebook_statuses)):
+            fb_posts.append({"user_id": fb_id, "at": when().isoformat(), "message": "Status"})
+        fb_posts.sort(key=lambda item: item["at"])
+        for n, post in enumerate(fb_posts, 1):
+            post["id"] = f"{fb_id}_{n:09d}"
+        scenario["facebook_posts"].extend(fb_posts)
+    scenario["x_posts"].sort(key=lambda item: int(item["id"]))
+    return scenario

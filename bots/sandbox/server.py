@@ -1,0 +1,284 @@
+"""The sandbox HTTP server: stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive, TCP_NODELAY
+(without it a keep-alive connection stalls on delayed ACKs: ~23 requests/s)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from bots.sandbox import facebook_api, oauth, x_api
+from bots.sandbox.faults import Fault, FaultTable
+from bots.sandbox.replies import Reply, fb_error, html_reply, json_reply, x_problem
+from bots.sandbox.request import Request
+from bots.sandbox.world import World, load_world
+
+_FB_DIALOG = re.compile(r"^/(v\d{1,2}\.\d{1,2})/dialog/oauth(/approve)?$")
+_FB_TOKEN = re.compile(r"^/(v\d{1,2}\.\d{1,2})/oauth/access_token$")
+
+
+class SandboxServer:
+    """A running sandbox. Drive it from Python: set_now/advance (the clock), add_fault/
+    clear_faults, revoke_token, sent_messages; or over HTTP under /_sandbox/."""
+
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.world = world
+        self.faults = FaultTable()
+        self._httpd = _HTTPServer((host, port), _Handler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+        bound_host, bound_port = self._httpd.server_address[:2]
+        self.base_url = f"http://{bound_host!s}:{bound_port}"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> SandboxServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            name="sandbox",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- Python API ------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        return self.world.current_time()
+
+    def set_now(self, moment: datetime | str) -> None:
+        self.world.set_now(moment)
+
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        self.world.clock = clock
+
+    def advance(self, delta: timedelta) -> datetime:
+        return self.world.advance(delta)
+
+    def add_fault(self, kind: str, **options: Any) -> int:
+        """See bots.sandbox.faults.Fault; returns an id for remove_fault."""
+        return self.faults.add(kind, **options)
+
+    def remove_fault(self, fault_id: int) -> None:
+        self.faults.remove(fault_id)
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def revoke_token(self, token: str) -> None:
+        self.world.revoke(token)
+
+    def sent_messages(self) -> list[dict]:
+        with self.world.lock:
+            return list(self.world.sent)
+
+    def request_counts(self) -> dict[str, int]:
+        with self.world.lock:
+            return dict(self.world.requests_by_route)
+
+    # -- dispatch --------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Reply:
+        if request.path.startswith("/_sandbox/"):
+            return self._admin(request)
+        network = "facebook" if re.match(r"^/v\d", request.path) else "x"
+        token = request.bearer or request.param("access_token")
+        target = request.path + ("?" + urlencode(request.query) if request.query else "")
+        latency, fault = self.faults.take(target, token)
+        if latency:
+            time.sleep(latency / 1000)
+        if fault is not None:
+            injected = _inject(self, fault, network, request)
+            if injected is not None:
+                return injected
+        return self._route(request)
+
+    def _route(self, request: Request) -> Reply:
+        path, world = request.path, self.world
+        if path == "/i/oauth2/authorize":
+            return oauth.x_authorize(world, request)
+        if path == "/i/oauth2/authorize/approve":
+            return oauth.x_approve(world, request)
+        if path == "/2/oauth2/token" and request.method == "POST":
+            return oauth.x_token(world, request)
+        if path.startswith("/2/"):
+            return x_api.handle(world, request)
+        if match := _FB_DIALOG.match(path):
+            if match.group(2):
+                return oauth.fb_approve(world, request)
+            return oauth.fb_dialog(world, request, match.group(1))
+        if _FB_TOKEN.match(path):
+            return oauth.fb_access_token(world, request)
+        if match := facebook_api.GRAPH_PATH.match(path):
+            return facebook_api.handle(world, request, match.group(1), match.group(2))
+        return html_reply(404, f"<h1>Not found</h1>{path}")
+
+    def _admin(self, request: Request) -> Reply:
+        """POST /_sandbox/faults {kind,...}; DELETE /_sandbox/faults; GET /_sandbox/faults;
+        POST /_sandbox/clock {"now": iso} or {"advance_s": n}; GET /_sandbox/sent;
+        POST /_sandbox/revoke {"token": ...}."""
+        what, payload = request.path[len("/_sandbox/") :], request.json or {}
+        try:
+            if what == "faults" and request.method == "POST":
+                return json_reply(201, {"id": self.add_fault(**payload)})
+            if what == "faults" and request.method == "DELETE":
+                self.clear_faults()
+                return json_reply(200, {"cleared": True})
+            if what == "faults":
+                return json_reply(200, {"faults": self.faults.list()})
+            if what == "clock" and request.method == "POST":
+                if "advance_s" in payload:
+                    self.advance(timedelta(seconds=float(payload["advance_s"])))
+                else:
+                    self.set_now(payload["now"])
+                return json_reply(200, {"now": self.now.isoformat()})
+            if what == "clock":
+                return json_reply(200, {"now": self.now.isoformat()})
+            if what == "sent":
+                return json_reply(200, {"sent": self.sent_messages()})
+            if what == "revoke" and request.method == "POST":
+                self.revoke_token(payload["token"])
+                return json_reply(200, {"revoked": True})
+        except (TypeError, ValueError, KeyError) as exc:
+            return json_reply(400, {"error": f"{type(exc).__name__}: {exc}"})
+        return json_reply(404, {"error": f"unknown admin path {request.path}"})
+
+
+def _inject(server: SandboxServer, fault: Fault, network: str, request: Request) -> Reply | None:
+    """The answer a fault gives, in the network's own shape; None to answer normally."""
+    now = server.now
+    if fault.kind == "revoked":
+        if network == "x":
+            return x_problem(401, "Unauthorized")
+        return fb_error(
+            400,
+            190,
+            "Error validating access token: The session has been "
+            "invalidated because the user changed their password.",
+            subcode=460,
+        )
+    if fault.kind == "rate_limit":
+        reset = now + timedelta(seconds=fault.reset_in_s)
+        if network == "x":
+            return x_problem(429, "Too Many Requests", headers=x_api.rate_headers(75, 0, reset))
+        return fb_error(400, 17, "(#17) User request limit reached", transient=True)
+    if fault.kind == "usage_capped":
+        return x_problem(
+            429,
+            "Usage cap exceeded: Monthly product cap",
+            "https://api.twitter.com/2/problems/usage-capped",
+        )
+    if fault.kind == "status":
+        if network == "x":
+            return x_problem(fault.status)
+        if fault.status in (502, 504):  # a proxy in front of the Graph answers in HTML
+            return html_reply(fault.status, "<html><body>Bad Gateway</body></html>")
+        return fb_error(
+            fault.status,
+            2,
+            "An unexpected error has occurred. Please retry your request later.",
+            transient=True,
+        )
+    real = server._route(request)
+    if fault.kind == "malformed":
+        real.status, real.body = 200, b"<html>upstream hiccup</html>" + real.body[:10]
+    elif fault.kind == "truncated":
+        real.body = real.body[: max(1, len(real.body) // 2)]
+    elif fault.kind == "disconnect":
+        real.mode = "disconnect"
+    return real
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 256
+    sandbox: SandboxServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that timed out and hung up is part of the game (latency faults).
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and benches
+        pass
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(
+            self.command,
+            parts.path,
+            dict(parse_qsl(parts.query, keep_blank_values=True)),
+            {k.lower(): v for k, v in self.headers.items()},
+            body,
+        )
+        try:
+            reply = self.server.sandbox.dispatch(request)
+        except Exception as exc:  # a sandbox bug must not hang the client
+            reply = json_reply(500, {"error": f"sandbox bug: {type(exc).__name__}: {exc}"})
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if reply.mode == "disconnect":
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(reply.body[: len(reply.body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_DELETE = do_PUT = _serve
+
+
+def start_sandbox(
+    scenario: dict | str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Callable[[], datetime] | None = None,
+) -> SandboxServer:
+    """Load a scenario (dict, JSON text or file path) and serve it in a background thread."""
+    return SandboxServer(load_world(scenario, clock), host, port).start()
+
+
+def dump(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str)

@@ -1,0 +1,323 @@
+"""X API v2 endpoints of the sandbox, with X's JSON shapes, paging and rate-limit headers."""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from bots.sandbox.replies import Reply, json_reply, x_problem
+from bots.sandbox.request import Request
+from bots.sandbox.world import World
+
+WINDOW = timedelta(minutes=15)
+# Per user, per 15 minutes, as X documents them.
+LIMITS = {
+    "users_me": 75,
+    "liked_tweets": 75,
+    "users_tweets": 900,
+    "create_tweet": 200,
+    "create_dm": 200,
+}
+PAGE_RANGES = {"liked_tweets": (5, 100, 100), "users_tweets": (5, 100, 10)}
+ROUTES = [
+    ("GET", re.compile(r"^/2/users/me$"), "users_me"),
+    ("GET", re.compile(r"^/2/users/(\d{1,19})/liked_tweets$"), "liked_tweets"),
+    ("GET", re.compile(r"^/2/users/(\d{1,19})/tweets$"), "users_tweets"),
+    ("POST", re.compile(r"^/2/tweets$"), "create_tweet"),
+    ("POST", re.compile(r"^/2/dm_conversations/with/(\d{1,19})/messages$"), "create_dm"),
+]
+NOT_FOUND_TYPE = "https://api.twitter.com/2/problems/resource-not-found"
+
+
+def route_of(method: str, path: str) -> tuple[str, tuple[str, ...]] | None:
+    for verb, pattern, name in ROUTES:
+        match = pattern.match(path)
+        if match and verb == method:
+            return name, match.groups()
+    return None
+
+
+def handle(world: World, request: Request) -> Reply:
+    found = route_of(request.method, request.path)
+    if found is None:
+        return x_problem(404, f"no sandbox route {request.method} {request.path}")
+    name, args = found
+    grant = world.grant_for(request.bearer, "x")
+    if grant is None:
+        return x_problem(401, "Unauthorized")
+    limit, remaining, reset = world.count_request(grant.user_id, name, LIMITS[name], WINDOW)
+    headers = rate_headers(limit, max(remaining, 0), reset)
+    if remaining < 0:
+        return x_problem(429, "Too Many Requests", headers=headers)
+    reply = ROUTE_HANDLERS[name](world, request, grant.user_id, *args)
+    reply.headers.update(headers)
+    return reply
+
+
+def rate_headers(limit: int, remaining: int, reset: datetime) -> dict[str, str]:
+    return {
+        "x-rate-limit-limit": str(limit),
+        "x-rate-limit-remaining": str(remaining),
+        "x-rate-limit-reset": str(int(reset.timestamp())),
+    }
+
+
+def _users_me(world: World, request: Request, me: str) -> Reply:
+    return json_reply(200, {"data": user_json(world, me)})
+
+
+def _liked_tweets(world: World, request: Request, me: str, user_id: str) -> Reply:
+    if user_id != me:  # likes are private: only the person's own token sees them
+        return x_problem(
+            403,
+            "You can only view your own likes.",
+            "https://api.twitter.com/2/problems/not-authorized-for-resource",
+        )
+    page = _page_args(world, request, "liked_tweets")
+    if isinstance(page, Reply):
+        return page
+    size, snapshot, offset = page
+    with world.lock:
+        ids = [
+            pid
+            for at, pid in world.x_likes.get(user_id, [])
+            if at <= snapshot and world.visible_x_post(pid)
+        ]
+    chunk = ids[offset : offset + size]
+    more = offset + size < len(ids)
+    meta: dict[str, Any] = {"result_count": len(chunk)}
+    if more:
+        meta["next_token"] = _token(snapshot, offset + size)
+    return json_reply(200, posts_body(world, request, chunk, meta))
+
+
+def _users_tweets(world: World, request: Request, me: str, user_id: str) -> Reply:
+    page = _page_args(world, request, "users_tweets")
+    if isinstance(page, Reply):
+        return page
+    size, snapshot, offset = page
+    since = int(request.query.get("since_id") or 0)
+    with world.lock:
+        ids = [
+            pid
+            for pid in world.x_timeline.get(user_id, [])
+            if int(pid) > since and (post := world.visible_x_post(pid)) and post["at"] <= snapshot
+        ]
+    chunk = ids[offset : offset + size]
+    meta: dict[str, Any] = {"result_count": len(chunk)}
+    if chunk:
+        meta["newest_id"], meta["oldest_id"] = chunk[0], chunk[-1]
+    if offset + size < len(ids):
+        meta["next_token"] = _token(snapshot, offset + size)
+    return json_reply(200, posts_body(world, request, chunk, meta))
+
+
+def _create_tweet(world: World, request: Request, me: str) -> Reply:
+    payload = request.json
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        return x_problem(400, "The `text` field is required")
+    reply_to = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
+    post = world.add_x_post(
+        {
+            "id": world.next_snowflake(),
+            "author_id": me,
+            "at": world.current_time(),
+            "text": payload["text"],
+            "referenced": {"type": "replied_to", "id": reply_to} if reply_to else None,
+        }
+    )
+    world.record_sent(
+        network="x",
+        channel="x_reply" if reply_to else "x_mention",
+        sender=me,
+        text=payload["text"],
+        in_reply_to=reply_to,
+        external_id=post["id"],
+    )
+    return json_reply(
+        201,
+        {"data": {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": [post["id"]]}},
+    )
+
+
+def _create_dm(world: World, request: Request, me: str, participant: str) -> Reply:
+    payload = request.json
+    if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
+        return x_problem(400, "The `text` field is required")
+    event_id = world.next_snowflake()
+    conversation = "-".join(sorted([me, participant], key=int))
+    world.record_sent(
+        network="x",
+        channel="x_dm",
+        sender=me,
+        recipient=participant,
+        text=payload["text"],
+        external_id=event_id,
+    )
+    return json_reply(201, {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}})
+
+
+ROUTE_HANDLERS: dict[str, Any] = {
+    "users_me": _users_me,
+    "liked_tweets": _liked_tweets,
+    "users_tweets": _users_tweets,
+    "create_tweet": _create_tweet,
+    "create_dm": _create_dm,
+}
+
+
+def _page_args(world: World, request: Request, route: str) -> tuple[int, datetime, int] | Reply:
+    low, high, default = PAGE_RANGES[route]
+    try:
+        size = int(request.query.get("max_results") or default)
+    except ValueError:
+        size = -1
+    if not low <= size <= high:
+        return x_problem(
+            400,
+            f"The `max_results` query parameter value [{size}] is not between {low} and {high}",
+            "https://api.twitter.com/2/problems/invalid-request",
+        )
+    token = request.query.get("pagination_token")
+    if not token:
+        return size, world.current_time(), 0
+    try:
+        snapshot, offset = (
+            base64.b32decode(token.upper() + "=" * (-len(token) % 8)).decode().rsplit(":", 1)
+        )
+        return size, datetime.fromisoformat(snapshot), int(offset)
+    except (ValueError, UnicodeDecodeError):
+        return x_problem(
+            400,
+            "The `pagination_token` query parameter value is not valid",
+            "https://api.twitter.com/2/problems/invalid-request",
+        )
+
+
+def _token(snapshot: datetime, offset: int) -> str:
+    raw = f"{snapshot.isoformat()}:{offset}".encode()
+    return base64.b32encode(raw).decode().rstrip("=").lower()
+
+
+def user_json(world: World, user_id: str) -> dict:
+    user = world.x_users.get(user_id) or {
+        "id": user_id,
+        "username": f"user{user_id}"[:15],
+        "name": f"User {user_id}",
+    }
+    return {"id": user["id"], "name": user["name"], "username": user["username"]}
+
+
+def posts_body(world: World, request: Request, ids: list[str], meta: dict) -> dict:
+    """data + includes + errors, shaped by tweet.fields and expansions as X does."""
+    fields = set(filter(None, request.query.get("tweet.fields", "").split(",")))
+    expansions = set(filter(None, request.query.get("expansions", "").split(",")))
+    body: dict[str, Any] = {}
+    posts = [world.x_posts[i] for i in ids]
+    if posts:
+        body["data"] = [post_json(world, p, fields) for p in posts]
+    users: dict[str, dict] = {}
+    tweets: dict[str, dict] = {}
+    errors: list[dict] = []
+    if "author_id" in expansions:
+        for post in posts:
+            users.setdefault(post["author_id"], user_json(world, post["author_id"]))
+    if "referenced_tweets.id" in expansions:
+        for post in posts:
+            ref = post.get("referenced") or {}
+            if not ref.get("id"):
+                continue
+            original = world.visible_x_post(str(ref["id"]))
+            if original is None:
+                errors.append(
+                    {
+                        "value": str(ref["id"]),
+                        "detail": f"Could not find tweet with referenced_tweets.id: [{ref['id']}].",
+                        "title": "Not Found Error",
+                        "resource_type": "tweet",
+                        "parameter": "referenced_tweets.id",
+                        "resource_id": str(ref["id"]),
+                        "type": NOT_FOUND_TYPE,
+                    }
+                )
+                continue
+            tweets.setdefault(original["id"], post_json(world, original, fields))
+            if "referenced_tweets.id.author_id" in expansions:
+                users.setdefault(original["author_id"], user_json(world, original["author_id"]))
+    includes: dict[str, Any] = {}
+    if users:
+        includes["users"] = list(users.values())
+    if tweets:
+        includes["tweets"] = list(tweets.values())
+    if includes:
+        body["includes"] = includes
+    if errors:
+        body["errors"] = errors
+    body["meta"] = meta
+    return body
+
+
+def post_json(world: World, post: dict, fields: set[str]) -> dict:
+    text, urls = _text_and_urls(world, post)
+    out: dict[str, Any] = {"id": post["id"], "text": text, "edit_history_tweet_ids": [post["id"]]}
+    if "author_id" in fields:
+        out["author_id"] = post["author_id"]
+    if "created_at" in fields:
+        out["created_at"] = post["at"].strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    ref = post.get("referenced")
+    if "referenced_tweets" in fields and ref and ref.get("id"):
+        out["referenced_tweets"] = [{"type": ref["type"], "id": str(ref["id"])}]
+    long_post = bool(post.get("long"))
+    if "entities" in fields:
+        entities = _entities(world, text, [] if long_post else urls)
+        if entities:
+            out["entities"] = entities
+    if long_post and "note_tweet" in fields:
+        note: dict[str, Any] = {"text": text}
+        note_entities = _entities(world, text, urls)
+        if note_entities:
+            note["entities"] = note_entities
+        out["note_tweet"] = note
+    return out
+
+
+def _text_and_urls(world: World, post: dict) -> tuple[str, list[dict]]:
+    """The post text with a t.co link per URL, and the url entities with their offsets."""
+    text = post["text"]
+    ref = post.get("referenced") or {}
+    specs = list(post.get("urls") or [])
+    if ref.get("type") == "retweeted" and ref.get("id") in world.x_posts:
+        original = world.x_posts[ref["id"]]
+        author = user_json(world, original["author_id"])["username"]
+        text = f"RT @{author}: {original['text']}"[:140]
+        specs = list(original.get("urls") or [])
+    entities = []
+    for n, spec in enumerate(specs):
+        spec = {"expanded_url": spec, "unwound_url": spec} if isinstance(spec, str) else dict(spec)
+        short = f"https://t.co/{post['id'][-6:]}{n:02d}x"
+        start = len(text) + 1
+        text = f"{text} {short}"
+        entity = {
+            "start": start,
+            "end": start + len(short),
+            "url": short,
+            "display_url": (spec.get("expanded_url") or "").split("//")[-1][:24],
+        }
+        entity.update({k: v for k, v in spec.items() if v is not None})
+        entities.append(entity)
+    return text, entities
+
+
+def _entities(world: World, text: str, urls: list[dict]) -> dict:
+    entities: dict[str, Any] = {}
+    if urls:
+        entities["urls"] = urls
+    mentions = world.mentions(text)
+    if mentions:
+        entities["mentions"] = mentions
+    hashtags = world.hashtags(text)
+    if hashtags:
+        entities["hashtags"] = hashtags
+    return entities
