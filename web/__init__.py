@@ -1,0 +1,1 @@
+"""The web application: sign-in, connecting X and Facebook, account pages, webhooks."""

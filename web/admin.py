@@ -1,0 +1,55 @@
+"""Operators: every person and linked account at a glance, top-ups, URL-prefix claims.
+
+URL-prefix claims are granted by an operator after checking that the creator controls the
+site (the web app has no automatic site verification yet); identity claims need no
+operator: a creator proves them by connecting the account.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from core import people
+from core.models import Person, SocialAccount
+from core.money import format_cents, parse_cents
+from core.things import claim
+from web.context import db_session, flattr_app
+from web.security import admin_required
+from web.webhooks import facebook_verify_token
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@admin_required
+def index() -> ResponseReturnValue:
+    session = db_session()
+    persons = list(session.execute(select(Person).order_by(Person.name).limit(500)).scalars())
+    accounts = list(session.execute(select(SocialAccount).order_by(SocialAccount.id)).scalars())
+    wallets = {p.id: people.wallet_balance(session, p.id) for p in persons}
+    return render_template("admin.html", persons=persons, accounts=accounts, wallets=wallets,
+                           verify_token=facebook_verify_token())
+
+
+@bp.post("/topup")
+@admin_required
+def topup() -> ResponseReturnValue:
+    app, session = flattr_app(), db_session()
+    person = people.find_person(session, request.form.get("name", ""))
+    cents = parse_cents(request.form.get("amount", ""))
+    people.topup(session, person, cents, now=app.now())
+    flash(f"Topped up {person.name} by {format_cents(cents)} {app.rules.currency}.", "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.post("/claim")
+@admin_required
+def grant_claim() -> ResponseReturnValue:
+    app, session = flattr_app(), db_session()
+    person = people.find_person(session, request.form.get("name", ""))
+    result = claim(session, app.rules, person, request.form.get("value", ""), now=app.now())
+    flash(f"{person.name} now holds {result.value} ({result.things} things, "
+          f"{format_cents(result.released_cents)} {app.rules.currency} released).", "ok")
+    return redirect(url_for("admin.index"), code=303)

@@ -1,0 +1,138 @@
+"""`flattr web` (serve the web app), `flattr tokens ...` (keys and refreshes), `flattr admin`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from config import load_settings
+from core import crypto
+from core.errors import UserError
+from core.models import Person
+from core.people import find_person
+from jobs.app import App, build_app, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    web = subparsers.add_parser("web", help="serve the web app (sign-in, accounts, webhooks)")
+    web.add_argument("--host", help="address to listen on (default: FLATTR_WEB_HOST)")
+    web.add_argument("--port", type=int, help="port (default: FLATTR_WEB_PORT)")
+    web.add_argument("--with-sandbox", action="store_true",
+                     help="start the sandbox networks in-process and send OAuth to them")
+    web.add_argument("--scenario", help="sandbox scenario file (default: a generated one)")
+    web.add_argument("--sandbox-port", type=int, default=0,
+                     help="sandbox port (default: any free one); a worker in another process "
+                          "reaches it with FLATTR_SANDBOX_URL=http://127.0.0.1:PORT")
+    web.set_defaults(func=_web)
+
+    tokens = subparsers.add_parser("tokens", help="token keys and refreshes").add_subparsers(
+        dest="tokens_command", required=True)
+    tokens.add_parser("genkey", help="print a new key for FLATTR_TOKEN_KEYS").set_defaults(
+        func=_genkey)
+    tokens.add_parser("refresh", help="refresh X tokens that expire soon").set_defaults(
+        func=_refresh)
+    tokens.add_parser("reseal", help="re-encrypt every token under the first key").set_defaults(
+        func=_reseal)
+
+    admin = subparsers.add_parser("admin", help="make a person an operator (or not)")
+    admin.add_argument("name")
+    admin.add_argument("--revoke", action="store_true")
+    admin.set_defaults(func=_admin)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from web.app import create_app
+    from web.server import make
+
+    logging.getLogger("web").setLevel(logging.INFO)
+    settings = load_settings()
+    sandbox = None
+    if args.with_sandbox:
+        if settings.networks != "sandbox":
+            raise UserError("--with-sandbox needs FLATTR_NETWORKS=sandbox")
+        sandbox = _start_sandbox(args.scenario, args.sandbox_port)
+        settings = settings.model_copy(update={"sandbox_url": sandbox.base_url})
+    app = build_app(settings)
+    try:
+        if sandbox is not None:
+            app.db.upgrade()  # the sandbox is for trying things out: make the schema
+        app.require_schema()
+        host = args.host or settings.web_host
+        port = settings.web_port if args.port is None else args.port
+        server = make(create_app(app), host, port)
+        print(f"flattr web: serving http://{host}:{server.server_port}/ "
+              "(werkzeug threaded server; use a production WSGI server behind TLS for live)",
+              file=sys.stderr)
+        if sandbox is not None:
+            print(f"flattr web: sandbox networks at {sandbox.base_url}", file=sys.stderr)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        app.close()
+    return 0
+
+
+def _start_sandbox(scenario_file: str | None, port: int):  # type: ignore[no-untyped-def]
+    from bots.sandbox import generate_scenario, start_sandbox
+
+    scenario = scenario_file or generate_scenario(4, start=utc_now())
+    server = start_sandbox(scenario, port=port)
+    server.set_clock(utc_now)
+    return server
+
+
+def _genkey(args: argparse.Namespace) -> int:
+    print(crypto.generate_key())
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from web.tokens import refresh_x_tokens
+
+    app = _app()
+    try:
+        result = refresh_x_tokens(app.db, app.settings, now=app.now())
+    finally:
+        app.close()
+    print(f"refreshed {result.refreshed}, failed {result.failed} (needs reconnect), "
+          f"raced {result.raced}")
+    return 0
+
+
+def _reseal(args: argparse.Namespace) -> int:
+    from web.tokens import reseal_all
+
+    app = _app()
+    try:
+        count = reseal_all(app.db, app.settings)
+    finally:
+        app.close()
+    print(f"re-encrypted the tokens of {count} accounts under the first key")
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    app = _app()
+    try:
+        with app.db.unit_of_work() as session:
+            person: Person = find_person(session, args.name)
+            person.is_admin = not args.revoke
+    finally:
+        app.close()
+    print(f"{args.name} is {'no longer ' if args.revoke else ''}an operator")
+    return 0
+
+
+def _app() -> App:
+    app = build_app()
+    app.require_schema()
+    return app

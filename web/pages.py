@@ -1,0 +1,175 @@
+"""The person page (budget, wallet, accounts, triggers, flattrs, statements) and the creator
+page (claims, things, earnings, escrow, notification preferences, opt-out)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from core import flattring, people
+from core.errors import UserError
+from core.models import Claim, OptOut
+from core.money import format_cents, parse_cents
+from core.periods import next_period, parse_period, period_of
+from web import queries
+from web.accounts import ALL_TRIGGERS, NETWORK_NAMES, enabled_triggers
+from web.context import db_session, flattr_app
+from web.security import current_person, login_required
+
+bp = Blueprint("pages", __name__)
+
+CHANNELS = {"log": "Log (development)", "email": "E-mail", "x_dm": "X direct message",
+            "x_mention": "X mention"}
+
+
+def _me():  # type: ignore[no-untyped-def]
+    person = current_person()
+    assert person is not None  # login_required ran first
+    return person
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    if current_person() is not None:
+        return redirect(url_for("pages.me"))
+    return render_template("home.html")
+
+
+@bp.get("/me")
+@login_required
+def me() -> ResponseReturnValue:
+    app, person, session = flattr_app(), _me(), db_session()
+    period = period_of(app.now())
+    accounts = queries.linked_accounts(session, person.id)
+    return render_template(
+        "me.html", person=person, period=period, next_period=next_period(period),
+        wallet=people.wallet_balance(session, person.id),
+        budget=people.budget_for(session, person.id, period),
+        next_budget=people.budget_for(session, person.id, next_period(period)),
+        accounts=accounts, all_triggers=ALL_TRIGGERS, network_names=NETWORK_NAMES,
+        enabled={n: enabled_triggers(n) for n in ALL_TRIGGERS},
+        active={a.id: _active_triggers(a.network, a.triggers) for a in accounts},
+        flattrs=queries.open_flattrs(session, person.id),
+        statements=queries.statements(session, person.id),
+        sandbox=app.settings.networks == "sandbox",
+    )
+
+
+def _active_triggers(network: str, stored: str | None) -> frozenset[str]:
+    enabled = enabled_triggers(network)
+    if stored is None:
+        return enabled
+    return frozenset(t for t in stored.split(",") if t) & enabled
+
+
+@bp.post("/me/budget")
+@login_required
+def set_budget() -> ResponseReturnValue:
+    app = flattr_app()
+    cents = parse_cents(request.form.get("amount", ""))
+    effective = people.set_budget(db_session(), app.rules, _me(), cents, now=app.now())
+    flash(f"From {effective} on, your monthly budget is {format_cents(cents)} "
+          f"{app.rules.currency}.", "ok")
+    return redirect(url_for("pages.me"), code=303)
+
+
+@bp.post("/me/topup")
+@login_required
+def topup() -> ResponseReturnValue:
+    """Test money, in sandbox mode only: live top-ups come from a payment provider."""
+    app = flattr_app()
+    if app.settings.networks != "sandbox":
+        abort(404)
+    cents = parse_cents(request.form.get("amount", ""))
+    if cents > 100_000:
+        raise UserError("test top-ups are limited to 1000.00 at a time")
+    balance = people.topup(db_session(), _me(), cents, now=app.now())
+    flash(f"Added {format_cents(cents)} {app.rules.currency} of test money: your wallet holds "
+          f"{format_cents(balance)} {app.rules.currency}.", "ok")
+    return redirect(url_for("pages.me"), code=303)
+
+
+@bp.post("/me/announce")
+@login_required
+def announce() -> ResponseReturnValue:
+    person = _me()
+    person.announce_flattrs = request.form.get("announce") == "on"
+    db_session().merge(person)
+    flash("Your flattrs will be announced from your own account." if person.announce_flattrs
+          else "Your flattrs will not be announced.", "ok")
+    return redirect(url_for("pages.me"), code=303)
+
+
+@bp.post("/me/flattrs/<int:flattr_id>/withdraw")
+@login_required
+def withdraw(flattr_id: int) -> ResponseReturnValue:
+    app = flattr_app()
+    if flattring.withdraw(db_session(), _me().id, flattr_id, now=app.now()):
+        flash("Withdrawn: it will not get a share of this month's budget.", "ok")
+    else:
+        flash("That flattr cannot be withdrawn any more (its month is closing).", "error")
+    return redirect(url_for("pages.me"), code=303)
+
+
+@bp.get("/me/statements/<period>")
+@login_required
+def statement(period: str) -> ResponseReturnValue:
+    period = parse_period(period)
+    lines = queries.statement_lines(db_session(), _me().id, period)
+    if not lines:
+        abort(404)
+    return render_template("statement.html", period=period, lines=lines,
+                           total=sum(line["cents"] for line in lines))
+
+
+@bp.get("/creator")
+@login_required
+def creator() -> ResponseReturnValue:
+    app, person, session = flattr_app(), _me(), db_session()
+    claims = queries.claims(session, person.id)
+    claimed = {c.value for c in claims}
+    candidates = [a.identity for a in queries.linked_accounts(session, person.id)
+                  if a.identity not in claimed]
+    return render_template(
+        "creator.html", person=person, claims=claims,
+        things=queries.things(session, person.id),
+        earnings=queries.earnings(session, person.id),
+        escrow=queries.escrow_waiting(session, candidates, app.now()),
+        channels=CHANNELS, chosen=set(filter(None, person.notify_channels.split(","))),
+        opted_out=queries.opted_out(session, person.id), network_names=NETWORK_NAMES,
+    )
+
+
+@bp.post("/creator/notifications")
+@login_required
+def notifications() -> ResponseReturnValue:
+    person = _me()
+    chosen = [c for c in request.form.getlist("channel") if c in CHANNELS]
+    email = request.form.get("email", "").strip()
+    if "email" in chosen and "@" not in email:
+        raise UserError("give an e-mail address to be told by e-mail")
+    person.notify_channels = ",".join(chosen)
+    person.digest_enabled = request.form.get("digest") == "on"
+    person.email = email or None
+    db_session().merge(person)
+    flash("Saved your notification preferences.", "ok")
+    return redirect(url_for("pages.creator"), code=303)
+
+
+@bp.post("/creator/opt-out")
+@login_required
+def opt_out() -> ResponseReturnValue:
+    """No message from us, ever, to this person or to any identity they claimed."""
+    app, person, session = flattr_app(), _me(), db_session()
+    subjects = [f"person:{person.id}", *session.execute(
+        select(Claim.value).where(Claim.person_id == person.id, Claim.kind == "identity")
+    ).scalars()]
+    for subject in subjects:
+        if session.get(OptOut, subject) is None:
+            session.add(OptOut(subject=subject, created_at=app.now()))
+    person.notify_channels = ""
+    person.digest_enabled = False
+    session.merge(person)
+    flash("You will not get any message from us again.", "ok")
+    return redirect(url_for("pages.creator"), code=303)

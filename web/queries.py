@@ -1,0 +1,105 @@
+"""Read-only queries behind the person and creator pages (plain rows for templates)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Claim, Flattr, OptOut, Settlement, Share, SocialAccount, Thing
+
+
+@dataclass(frozen=True)
+class FlattrRow:
+    id: int
+    period: str
+    url: str
+    title: str | None
+    source: str
+    occurred_at: datetime
+    withdrawn: bool
+
+
+def open_flattrs(session: Session, person_id: int) -> list[FlattrRow]:
+    """Flattrs in periods that have not started closing: these can still be withdrawn."""
+    settled = select(Settlement.period)
+    rows = session.execute(
+        select(Flattr.id, Flattr.period, Thing.url, Thing.title, Flattr.source,
+               Flattr.occurred_at, Flattr.withdrawn_at)
+        .join(Thing, Thing.id == Flattr.thing_id)
+        .where(Flattr.person_id == person_id, Flattr.period.not_in(settled))
+        .order_by(Flattr.occurred_at.desc(), Flattr.id.desc())
+        .limit(200))
+    return [FlattrRow(i, p, u, t, s, o, w is not None) for i, p, u, t, s, o, w in rows]
+
+
+def statements(session: Session, person_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Share.period, func.count(), func.sum(Share.share_cents))
+        .where(Share.person_id == person_id)
+        .group_by(Share.period).order_by(Share.period.desc()))
+    return [{"period": p, "flattrs": int(n), "charged_cents": int(c or 0)} for p, n, c in rows]
+
+
+def statement_lines(session: Session, person_id: int, period: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Thing.url, Thing.title, Share.share_cents, Share.state, Share.identity)
+        .join(Thing, Thing.id == Share.thing_id)
+        .where(Share.person_id == person_id, Share.period == period)
+        .order_by(Thing.url))
+    return [{"url": u, "title": t, "cents": int(c), "state": s, "identity": i}
+            for u, t, c, s, i in rows]
+
+
+def linked_accounts(session: Session, person_id: int) -> list[SocialAccount]:
+    return list(session.execute(
+        select(SocialAccount).where(SocialAccount.person_id == person_id)
+        .order_by(SocialAccount.network, SocialAccount.id)).scalars())
+
+
+def claims(session: Session, person_id: int) -> list[Claim]:
+    return list(session.execute(
+        select(Claim).where(Claim.person_id == person_id).order_by(Claim.kind, Claim.value)
+    ).scalars())
+
+
+def things(session: Session, person_id: int) -> list[dict[str, Any]]:
+    clicks = (select(Flattr.thing_id, func.count().label("n"))
+              .where(Flattr.withdrawn_at.is_(None)).group_by(Flattr.thing_id).subquery())
+    rows = session.execute(
+        select(Thing.url, Thing.title, func.coalesce(clicks.c.n, 0))
+        .outerjoin(clicks, clicks.c.thing_id == Thing.id)
+        .where(Thing.owner_id == person_id).order_by(Thing.url).limit(500))
+    return [{"url": u, "title": t, "flattrs": int(n)} for u, t, n in rows]
+
+
+def earnings(session: Session, person_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Share.period, func.count(), func.sum(Share.share_cents), func.sum(Share.fee_cents))
+        .where(Share.creator_id == person_id, Share.state.in_(("paid", "released")))
+        .group_by(Share.period).order_by(Share.period.desc()))
+    return [{"period": p, "flattrs": int(n), "gross_cents": int(g), "fee_cents": int(f),
+             "net_cents": int(g) - int(f)} for p, n, g, f in rows]
+
+
+def escrow_waiting(session: Session, identities: list[str], now: datetime
+                   ) -> list[dict[str, Any]]:
+    """Escrow held for identities this person could claim (their linked accounts)."""
+    if not identities:
+        return []
+    rows = session.execute(
+        select(Share.identity, func.count(), func.sum(Share.share_cents),
+               func.min(Share.escrow_until))
+        .where(Share.state == "escrow", Share.identity.in_(identities),
+               Share.escrow_until > now)
+        .group_by(Share.identity).order_by(Share.identity))
+    return [{"identity": i, "flattrs": int(n), "cents": int(c), "until": u}
+            for i, n, c, u in rows]
+
+
+def opted_out(session: Session, person_id: int) -> datetime | None:
+    row = session.get(OptOut, f"person:{person_id}")
+    return row.created_at if row else None

@@ -1,0 +1,91 @@
+"""What the OAuth flows keep in the database: one-use states, linked accounts and their
+sealed tokens, refreshes (X rotates refresh tokens: each works once)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, delete
+from sqlalchemy.orm import Session
+
+from bots.oauth import Identity, Tokens
+from config import Settings
+from core import accounts
+from core.errors import UserError
+from core.models import OAuthState, SocialAccount, timed
+
+STATE_TTL = timedelta(minutes=15)
+CLAIM_IDENTITY = {"x": "twitter:{id}", "facebook": "facebook:user:{id}"}
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE changed."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
+class BadState(UserError):
+    """An OAuth callback whose state is unknown, spent, expired, or someone else's."""
+
+
+def new_state(session: Session, *, person_id: int, network: str, purpose: str, now: datetime,
+              state: str | None = None, verifier: str | None = None) -> str:
+    state = state or secrets.token_urlsafe(32)
+    session.add(OAuthState(state=state, person_id=person_id, network=network, purpose=purpose,
+                           code_verifier=verifier, created_at=now))
+    session.flush()
+    return state
+
+
+def take_state(session: Session, state: str, *, person_id: int, network: str,
+               now: datetime) -> OAuthState:
+    """Spend a state exactly once: a replayed or forged callback finds nothing to spend."""
+    spent = affected(session.execute(
+        timed("UPDATE oauth_states SET used_at = :now WHERE state = :state"
+              " AND used_at IS NULL AND person_id = :person AND network = :network"
+              " AND created_at > :oldest", "now", "oldest"),
+        {"now": now, "state": state or "", "person": person_id, "network": network,
+         "oldest": now - STATE_TTL},
+    ))
+    if spent != 1:
+        raise BadState("This sign-in link is not valid any more (expired, already used, or "
+                       "not started here). Please start again.")
+    row = session.get(OAuthState, state)
+    assert row is not None
+    return row
+
+
+def forget_old_states(session: Session, *, now: datetime) -> int:
+    return affected(session.execute(
+        delete(OAuthState).where(OAuthState.created_at < now - STATE_TTL)))
+
+
+def link(session: Session, settings: Settings, *, person_id: int, network: str,
+         identity: Identity, tokens: Tokens, now: datetime) -> SocialAccount:
+    account = accounts.link_account(
+        session, settings, person_id=person_id, network=network,
+        external_user_id=identity.external_user_id, token=tokens.access_token, now=now,
+        handle=identity.handle)
+    account.refresh_ciphertext = (accounts.seal_token(settings, tokens.refresh_token)
+                                  if tokens.refresh_token else None)
+    account.token_expires_at = tokens.expires_at
+    return account
+
+
+def claim_value(network: str, identity: Identity) -> str:
+    return CLAIM_IDENTITY[network].format(id=identity.external_user_id)
+
+
+def person_account(session: Session, person_id: int, account_id: int) -> SocialAccount:
+    account = session.get(SocialAccount, account_id)
+    if account is None or account.person_id != person_id:
+        raise UserError("no such linked account")
+    return account
+
+
+def disconnect(session: Session, person_id: int, account_id: int) -> SocialAccount:
+    """Forget the account and its tokens (the network's grant lapses unused)."""
+    account = person_account(session, person_id, account_id)
+    session.delete(account)
+    return account
