@@ -10,15 +10,10 @@ from sqlalchemy.orm import Session
 from core.errors import UnknownPeriod
 from core.periods import parse_period
 from core.rules import Rules
+from core.settlement_sql import BUDGET_IN_FORCE
 
-_PEOPLE = """
-WITH budget AS (
-    SELECT person_id, cents FROM (
-        SELECT person_id, cents,
-               ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_period DESC) AS pick
-        FROM budgets WHERE effective_period <= :p
-    ) newest WHERE pick = 1
-),
+_PEOPLE = f"""
+WITH {BUDGET_IN_FORCE},
 charged AS (
     SELECT person_id, charged_cents AS cents FROM charges WHERE period = :p
 ),

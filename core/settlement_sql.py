@@ -4,25 +4,31 @@ Integer columns divide as integers on both databases; the split here is core.spl
 and the fee core.split.fee_of, written in SQL (tests hold them to each other).
 """
 
-# What the period costs each person who flattred: min(budget in force, wallet), fixed
-# once so that every later statement reads the same number.
-CHARGES_SQL = """
-WITH counted AS (
-    SELECT person_id, COUNT(*) AS n FROM flattrs
-    WHERE period = :p AND withdrawn_at IS NULL GROUP BY person_id
-),
-budget AS (
+# The budget in force in period :p for each person: the newest change at or before it.
+BUDGET_IN_FORCE = """budget AS (
     SELECT person_id, cents FROM (
         SELECT person_id, cents,
                ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_period DESC) AS pick
         FROM budgets WHERE effective_period <= :p
     ) newest WHERE pick = 1
-),
-wallet AS (
+)"""
+
+# Every wallet's balance (PostgreSQL sums bigints as numeric: cast back for integer math).
+WALLETS = """wallet AS (
     SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
-           CAST(SUM(amount_cents) AS BIGINT) AS cents  -- PostgreSQL sums bigints as numeric
+           CAST(SUM(amount_cents) AS BIGINT) AS cents
     FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
-)
+)"""
+
+# What the period costs each person who flattred: min(budget in force, wallet), fixed
+# once so that every later statement reads the same number.
+CHARGES_SQL = f"""
+WITH counted AS (
+    SELECT person_id, COUNT(*) AS n FROM flattrs
+    WHERE period = :p AND withdrawn_at IS NULL GROUP BY person_id
+),
+{BUDGET_IN_FORCE},
+{WALLETS}
 INSERT INTO charges (period, person_id, flattrs, budget_cents, charged_cents)
 SELECT :p, k.person_id, k.n, b.cents,
        CASE WHEN COALESCE(w.cents, 0) <= 0 THEN 0
@@ -120,19 +126,9 @@ SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), SUM(share_cents) FROM shares
 
 # idle_budget_policy = charity: people with a budget in force who flattred nothing give
 # min(budget, wallet); recorded as charges with no flattrs, then posted.
-IDLE_CHARGES_SQL = """
-WITH budget AS (
-    SELECT person_id, cents FROM (
-        SELECT person_id, cents,
-               ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_period DESC) AS pick
-        FROM budgets WHERE effective_period <= :p
-    ) newest WHERE pick = 1
-),
-wallet AS (
-    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
-           CAST(SUM(amount_cents) AS BIGINT) AS cents
-    FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
-)
+IDLE_CHARGES_SQL = f"""
+WITH {BUDGET_IN_FORCE},
+{WALLETS}
 INSERT INTO charges (period, person_id, flattrs, budget_cents, charged_cents)
 SELECT :p, b.person_id, 0, b.cents, CASE WHEN w.cents < b.cents THEN w.cents ELSE b.cents END
 FROM budget b JOIN wallet w ON w.person_id = b.person_id
