@@ -12,7 +12,6 @@ The poll cycle is three steps, and only the first and the last touch the databas
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import notifications
+from core import crypto, notifications
 from core.activity import Activity
 from core.db import Database
 from core.errors import UserError
@@ -30,27 +29,25 @@ from core.flattring import FlattrOutcome, record_activities
 from core.models import SocialAccount, timed
 from core.rules import Rules
 
-NETWORK_PREFIX = {"x": "twitter", "facebook": "facebook"}
+NETWORK_PREFIX = {"x": "twitter", "facebook": "facebook:user"}  # as core.urls names them
 STATUS_ACTIVE = "active"
 STATUS_RECONNECT = "needs_reconnect"
-_SEALED = "v0:"
 
 
 # -- tokens: the one place that seals and opens them ------------------------------------
 
 
 def seal_token(settings: Any, plaintext: str) -> str:
-    """Until core/crypto.py (issue 5) encrypts with `settings.token_keys`, tokens are only
-    encoded. Every write of a token goes through here, every read through `open_token`."""
-    return _SEALED + base64.urlsafe_b64encode(plaintext.encode()).decode()
+    """Encrypt a token for storage (core.crypto: Fernet under FLATTR_TOKEN_KEYS). Every
+    write of a token goes through here, every read through `open_token`."""
+    return crypto.seal(settings, plaintext)
 
 
 def open_token(settings: Any, ciphertext: str | None) -> str:
+    """The plaintext token; raises ValueError (crypto.TokenUnreadable) when no key opens it."""
     if not ciphertext:
         raise ValueError("no token stored")
-    if not ciphertext.startswith(_SEALED):
-        raise ValueError("token sealed in an unknown format")
-    return base64.urlsafe_b64decode(ciphertext[len(_SEALED):].encode()).decode()
+    return crypto.open_sealed(settings, ciphertext)
 
 
 # -- linking ------------------------------------------------------------------------------

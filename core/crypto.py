@@ -26,7 +26,7 @@ LOCAL_KEY_SUFFIX = ".token-key"
 FALLBACK_KEY_FILE = "flattr-token.key"
 
 
-class TokenUnreadable(Exception):
+class TokenUnreadable(ValueError):
     """A stored token that no configured key opens (wrong key, or tampered with)."""
 
 

@@ -85,7 +85,7 @@ def flattr_url(session: Session, rules: Rules, person: Person, url: str, *, at: 
         actor=f"person:{person.id}", occurred_at=at,
         targets=(Target(url=canonical, identity=url_identity(canonical)),),
     )
-    outcome = record_activity(session, rules, person.id, activity, now=now)
+    [outcome] = record_activities(session, rules, person.id, [activity], now=now)
     if outcome.outcome == "duplicate":
         return FlattrOutcome("already", f"{person.name} already flattred {canonical} in {period}")
     return outcome

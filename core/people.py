@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import ledger
@@ -41,8 +42,11 @@ def add_person(
     if session.execute(select(Person.id).where(Person.name == name)).first():
         raise UserError(f"a person named {name!r} already exists")
     person = Person(name=name, email=email, announce_flattrs=False, created_at=now)
-    session.add(person)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(person)
+    except IntegrityError:
+        raise UserError(f"a person named {name!r} already exists") from None
     session.add(Budget(person_id=person.id, effective_period=period_of(now), cents=budget))
     if funds:
         topup(session, person, funds, now=now)

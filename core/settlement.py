@@ -39,6 +39,7 @@ from core.settlement_sql import (
 log = logging.getLogger(__name__)
 
 STAGES = ("begun", "charges", "shares", "ledger", "release", "idle", "notices", "done")
+CHARGING_LOCK_ID = 0x5E771F
 LOCK_NAMESPACE = 0x5E771E  # advisory lock key = namespace * 10**6 + period index
 
 
@@ -112,6 +113,7 @@ def _charges(session: Session, rules: Rules, period: str, now: datetime) -> None
         # Wait for flattr writers of this period to commit; later ones see the settlements
         # row and go to the next period.
         session.execute(text("LOCK TABLE flattrs IN SHARE MODE"))
+        _serialise_charging(session)
     session.execute(text(CHARGES_SQL), {"p": period})
 
 
@@ -151,6 +153,8 @@ def _release_late_claims(session: Session, rules: Rules, period: str, now: datet
 def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
     if rules.idle_budget_policy != "charity":
         return
+    if _is_postgres(session):
+        _serialise_charging(session)
     session.execute(text(IDLE_CHARGES_SQL), {"p": period})
     txn = ledger.open_transaction(session, "charity", now=now, ref=f"charity:{period}",
                                   period=period)
@@ -169,6 +173,12 @@ def _notices(session: Session, rules: Rules, period: str, now: datetime) -> None
 def _done(session: Session, rules: Rules, period: str, now: datetime) -> None:
     session.execute(timed("UPDATE settlements SET finished_at = :now WHERE period = :p", "now"),
                     {"now": now, "p": period})
+
+
+def _serialise_charging(session: Session) -> None:
+    """Two periods fixing charges at once would each see the whole wallet: take turns
+    (each then sees the other's charges, fixed but not yet posted; see WALLETS)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHARGING_LOCK_ID})
 
 
 def _is_postgres(session: Session) -> bool:

@@ -13,11 +13,17 @@ BUDGET_IN_FORCE = """budget AS (
     ) newest WHERE pick = 1
 )"""
 
-# Every wallet's balance (PostgreSQL sums bigints as numeric: cast back for integer math).
+# Every wallet's balance less what other periods' charges have fixed but not yet posted
+# (a settlement resumed after another month closed). PostgreSQL sums bigints as numeric:
+# cast back for integer math.
 WALLETS = """wallet AS (
-    SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id,
-           CAST(SUM(amount_cents) AS BIGINT) AS cents
-    FROM entries WHERE account LIKE 'wallet:%' GROUP BY account
+    SELECT person_id, CAST(SUM(cents) AS BIGINT) AS cents FROM (
+        SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id, amount_cents AS cents
+        FROM entries WHERE account LIKE 'wallet:%'
+        UNION ALL
+        SELECT c.person_id, -c.charged_cents FROM charges c
+        JOIN settlements s ON s.period = c.period AND s.stage IN ('charges', 'shares')
+    ) movements GROUP BY person_id
 )"""
 
 # What the period costs each person who flattred: min(budget in force, wallet), fixed
@@ -109,10 +115,17 @@ SELECT :txn, 'fees', SUM(fee_cents) FROM shares
  WHERE resolution_txn_id = :txn HAVING SUM(fee_cents) <> 0
 """
 
+# Periods whose settle transaction has credited their escrow: only their escrowed shares
+# may be released or returned.
+POSTED_PERIODS = (
+    "period IN (SELECT period FROM settlements"
+    " WHERE stage IN ('ledger', 'release', 'idle', 'notices', 'done'))"
+)
+
 # Escrow whose claim window passed goes back to the donors' wallets.
-RETURN_EXPIRED_SQL = """
+RETURN_EXPIRED_SQL = f"""
 UPDATE shares SET state = 'returned', resolution_txn_id = :txn
-WHERE state = 'escrow' AND escrow_until <= :now
+WHERE state = 'escrow' AND escrow_until <= :now AND {POSTED_PERIODS}
 """
 
 RETURN_LEDGER_SQL = """

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import ledger
@@ -13,28 +14,29 @@ from core.activity import Target
 from core.errors import AlreadyClaimed, UnknownThing
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
-from core.settlement_sql import RELEASE_LEDGER_SQL
+from core.settlement_sql import POSTED_PERIODS, RELEASE_LEDGER_SQL
 from core.urls import InvalidURL, canonicalize, parse_identity, url_identity
 
+OWNERSHIP_LOCK_ID = 0x0C1A1D  # any constant shared by every worker
 
-def add_thing(session: Session, url: str, owner: Person, *, now: datetime,
+
+def add_thing(session: Session, rules: Rules, url: str, owner: Person, *, now: datetime,
               title: str | None = None) -> Thing:
-    """Register a creation; an unclaimed thing at the same URL is handed to the owner."""
+    """Register a creation; an unclaimed thing at the same URL is handed to the owner, with
+    the escrow still waiting for it."""
     canonical = canonicalize(url)
-    thing = find_thing(session, canonical)
-    if thing is None:
-        thing = Thing(url=canonical, title=title, owner_id=owner.id,
-                      identity=url_identity(canonical), created_at=now)
-        session.add(thing)
-        session.flush()
-        return thing
+    _serialise_ownership(session)
+    thing = _find_or_create(session, canonical, url_identity(canonical), title, owner.id, now)
     if thing.owner_id not in (None, owner.id):
         raise AlreadyClaimed(f"{canonical} already belongs to someone else")
     thing.owner_id = owner.id
     if title:
-        thing.title = title
+        thing.title = title[:300]
     session.flush()
     withdraw_own_flattrs(session, owner.id, now=now)
+    if thing.identity:
+        release_owned_escrow(session, rules, owner.id, "identity = :value",
+                             {"value": thing.identity}, now)
     return thing
 
 
@@ -126,19 +128,24 @@ class ClaimResult:
 def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: str, *,
           now: datetime) -> ClaimResult:
     """Give a creator an identity or a URL prefix: its unowned things, and the escrow still
-    waiting for it within the claim window."""
+    waiting for them within the claim window."""
     raw = (identity_or_prefix or "").strip()
     if raw[:8].lower().startswith(("http://", "https://")):
         kind, value = "prefix", canonicalize(raw)
-        _refuse_overlapping_prefix(session, person, value)
     else:
         kind, value = "identity", parse_identity(raw)
+    _serialise_ownership(session)
+    if kind == "prefix":
+        _refuse_overlapping_prefix(session, person, value)
     existing = session.execute(select(Claim).where(Claim.value == value)).scalar_one_or_none()
     if existing is not None and existing.person_id != person.id:
         raise AlreadyClaimed(f"{value} is already claimed by someone else")
     if existing is None:
-        session.add(Claim(person_id=person.id, kind=kind, value=value, created_at=now))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(Claim(person_id=person.id, kind=kind, value=value, created_at=now))
+        except IntegrityError:
+            raise AlreadyClaimed(f"{value} was claimed by someone else just now") from None
 
     if kind == "identity":
         match, params = "identity = :value", {"value": value}
@@ -150,8 +157,17 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
         {"person": person.id, **params},
     ).rowcount
     withdraw_own_flattrs(session, person.id, now=now)
-    released, cents = _release_escrow(session, rules, person.id, match, params, now)
+    released, cents = release_owned_escrow(session, rules, person.id, match, params, now)
     return ClaimResult(kind, value, things, cents, released)
+
+
+def _serialise_ownership(session: Session) -> None:
+    """On PostgreSQL, claims and registrations take turns (so two overlapping claims cannot
+    both pass their checks), and wait for any settlement stage in progress, which takes
+    its locks in the same order."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        session.execute(text("SELECT period FROM settlements WHERE finished_at IS NULL FOR SHARE"))
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OWNERSHIP_LOCK_ID})
 
 
 def withdraw_own_flattrs(session: Session, person_id: int, *, now: datetime) -> int:
@@ -178,19 +194,18 @@ def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) ->
         raise AlreadyClaimed(f"{prefix} overlaps {other}, which someone else claimed")
 
 
-def _release_escrow(session: Session, rules: Rules, person_id: int, match: str,
-                    params: dict[str, object], now: datetime) -> tuple[int, int]:
-    """Pay the claimer the escrow of every period whose settlement has posted it."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # A settlement still closing waits for this claim (and releases late claims itself).
-        session.execute(text("SELECT period FROM settlements WHERE finished_at IS NULL FOR SHARE"))
+def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: str,
+                         params: dict[str, object], now: datetime) -> tuple[int, int]:
+    """Pay a creator the escrow of things they now own (among those `match` selects, for the
+    index), in periods whose settlement has posted it; never a donor's own share."""
     txn = ledger.open_transaction(session, "release", now=now)
     released = session.execute(
         timed("UPDATE shares SET state = 'released', creator_id = :person,"
               " fee_cents = share_cents * :bps / 10000, resolution_txn_id = :txn"
               f" WHERE state = 'escrow' AND escrow_until > :now AND {match}"
-              " AND period IN (SELECT period FROM settlements WHERE stage IN"
-              " ('ledger', 'release', 'idle', 'notices', 'done'))", "now"),
+              " AND person_id <> :person"
+              " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
+              f" AND {POSTED_PERIODS}", "now"),
         {"person": person_id, "bps": rules.fee_bps, "txn": txn, "now": now, **params},
     ).rowcount
     if not released:

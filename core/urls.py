@@ -126,8 +126,11 @@ def _rebuild(parts) -> str:  # type: ignore[no-untyped-def]
         if match:
             return x_post_url(match.group(1))
         host = "x.com"
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = quote(unquote(path), safe="/:@!$&'()*+,;=-._~%") or "/"
+    # '%' is not safe: decoding then re-encoding it keeps canonicalization idempotent.
+    path = quote(unquote(path), safe="/:@!$&'()*+,;=-._~") or "/"
     kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _is_tracking(k)]
     return urlunsplit((scheme, netloc, path, urlencode(kept, doseq=True), ""))
 

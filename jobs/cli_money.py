@@ -135,7 +135,8 @@ def _users_budget(app: App, args: argparse.Namespace) -> int:
 def _things_add(app: App, args: argparse.Namespace) -> int:
     with app.db.unit_of_work() as session:
         owner = people.find_person(session, args.owner)
-        thing = things.add_thing(session, args.url, owner, now=app.now(), title=args.title)
+        thing = things.add_thing(session, app.rules, args.url, owner, now=app.now(),
+                                 title=args.title)
     print(f"{thing.url} belongs to {owner.name}")
     return 0
 

@@ -25,7 +25,7 @@ def test_nobody_flattrs_their_own_thing_or_a_post_of_an_account_they_linked(db, 
     alice = add_person(db, rules, "alice")
     with db.unit_of_work() as session:
         owner = people.find_person(session, "alice")
-        things.add_thing(session, "https://alice.example/post", owner, now=at(1))
+        things.add_thing(session, rules, "https://alice.example/post", owner, now=at(1))
         session.add(SocialAccount(person_id=alice, network="x", external_user_id="77",
                                   identity="twitter:77", created_at=at(1)))
     assert flattr(db, rules, alice, "https://alice.example/post").outcome == "own"

@@ -26,7 +26,7 @@ def _month(db, rules):
     add_person(db, rules, "erin", budget=400, funds=1000)
     with db.unit_of_work() as session:
         bob = people.find_person(session, "bob")
-        things.add_thing(session, "https://bob.example/post", bob, now=at(1))
+        things.add_thing(session, rules, "https://bob.example/post", bob, now=at(1))
     flattr(db, rules, alice, "https://bob.example/post", key="a1")
     flattr(db, rules, alice, "https://x.com/i/status/7", key="a2", identity="twitter:70")
     flattr(db, rules, alice, "https://unclaimed.example/p", key="a3")
@@ -223,3 +223,47 @@ def test_the_self_check_finds_an_unbalanced_transaction_and_a_negative_wallet(db
     assert any("does not balance" in p for p in problems)
     assert any("wallet:1 is negative" in p for p in problems)
     assert any("does not add up" in p for p in problems)
+
+
+def test_a_month_resumed_after_the_next_one_closed_never_overdraws_a_wallet(db, rules):
+    alice = add_person(db, rules, "alice", budget=500, funds=600, now=at(1))
+    flattr(db, rules, alice, "https://example.org/oct", key="o")
+    flattr(db, rules, alice, "https://example.org/nov", key="n", when=at(3, month=11),
+           now=at(3, month=11))
+    with pytest.raises(settlement.SimulatedCrash):
+        settlement.settle(db, rules, "2026-10", now=at(1, month=12), crash_after="charges")
+    settlement.settle(db, rules, "2026-11", now=at(1, month=12))
+    settlement.settle(db, rules, "2026-10", now=at(1, month=12))
+    charged = [_report(db, rules, p)["people"][0]["charged_cents"] for p in ("2026-10", "2026-11")]
+    assert charged == [500, 100]
+    assert _check(db).ok
+
+
+def test_expiry_leaves_escrow_alone_until_the_settlement_posted_it(db, rules):
+    _month(db, rules)
+    with pytest.raises(settlement.SimulatedCrash):
+        settlement.settle(db, rules, "2026-10", now=NOV_1, crash_after="shares")
+    with db.unit_of_work() as session:
+        assert escrow.return_expired(session, now=at(1, month=3, year=2027)).shares == 0
+    settlement.settle(db, rules, "2026-10", now=NOV_1)
+    assert _check(db).ok
+
+
+def test_a_claim_pays_only_escrow_of_things_the_claimer_now_owns(db, rules):
+    _month(db, rules)  # alice's escrow: twitter:70 and url:https://unclaimed.example/p
+    settlement.settle(db, rules, "2026-10", now=NOV_1)
+    with db.unit_of_work() as session:
+        bob = people.find_person(session, "bob")
+        things.add_thing(session, rules, "https://unclaimed.example/p", bob, now=at(3, month=11))
+        alice = people.find_person(session, "alice")
+        own = things.claim(session, rules, alice, "twitter:70", now=at(3, month=11))
+    add_person(db, rules, "carol", now=at(3, month=11))
+    with db.unit_of_work() as session:
+        carol = people.find_person(session, "carol")
+        late = things.claim(session, rules, carol, "https://unclaimed.example/", now=at(4, month=11))
+    assert own.released_shares == 0  # never a donor's own share
+    assert late.released_shares == 0  # bob registered that thing first, and was paid
+    with db.unit_of_work() as session:
+        assert ledger.balance(session, "escrow:url:https://unclaimed.example/p") == 0
+        assert ledger.balance(session, "escrow:twitter:70") > 0
+    assert _check(db).ok

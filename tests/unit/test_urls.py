@@ -94,3 +94,13 @@ def test_identities(raw, parsed):
 def test_bad_identities_are_refused(bad):
     with pytest.raises(UserError):
         parse_identity(bad)
+
+
+@given(st.text(alphabet="aZ09%25/2F41", max_size=12))
+def test_percent_encoded_paths_canonicalize_idempotently(path):
+    once = canonicalize("https://example.org/" + path)
+    assert canonicalize(once) == once
+
+
+def test_ipv6_hosts_keep_their_brackets():
+    assert canonicalize("http://[::1]:8080/a") == "http://[::1]:8080/a"

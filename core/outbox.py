@@ -1,0 +1,246 @@
+"""The outbox's database side: claiming due notifications, finishing them, and the rules of
+restraint (opt-outs, per-recipient caps, digests, claim invitations).
+
+A claim sets status 'sending', bumps `attempts` and pushes `next_attempt_at` to the end of
+the lease: a crashed worker's claims come back when the lease runs out, and `attempts` is
+the fencing token that makes a late finish from a worker that lost its claim a no-op.
+Statuses: pending, sending, sent, failed (gave up), suppressed (never to be sent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from core import notifications
+from core.db import Database
+from core.models import Notification, timed
+
+MAX_ATTEMPTS = 8
+BASE_BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=6)
+CAP_WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    kind: str
+    person_id: int | None
+    identity: str | None
+    payload: dict[str, Any]
+    attempts: int
+    dedupe_key: str
+
+    @property
+    def recipient(self) -> str:
+        return f"person:{self.person_id}" if self.person_id is not None else str(self.identity)
+
+
+_CLAIM = """
+UPDATE notifications SET status = 'sending', attempts = attempts + 1, next_attempt_at = :until
+WHERE id IN (
+    SELECT id FROM notifications
+    WHERE status IN ('pending', 'sending') AND next_attempt_at <= :now
+    ORDER BY next_attempt_at, id LIMIT :n{lock}
+)
+RETURNING id, kind, person_id, identity, payload, attempts, dedupe_key
+"""
+
+
+def claim_due(db: Database, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
+    sql = _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if db.is_postgres else "")
+    with db.unit_of_work() as session:
+        rows = session.execute(timed(sql, "now", "until"),
+                               {"now": now, "until": now + lease, "n": limit}).all()
+    claimed = [Claimed(r.id, r.kind, r.person_id, r.identity, json.loads(r.payload or "{}"),
+                       r.attempts, r.dedupe_key) for r in rows]
+    return sorted(claimed, key=lambda c: c.id)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Capped exponential: 1 min, 2, 4 ... up to 6 hours."""
+    return min(BASE_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+def _finish(session: Session, claimed: Claimed, assignments: str, params: dict[str, Any],
+            *times: str) -> bool:
+    sql = (f"UPDATE notifications SET {assignments}"
+           " WHERE id = :id AND status = 'sending' AND attempts = :attempts")
+    params = {"id": claimed.id, "attempts": claimed.attempts, **params}
+    return bool(session.execute(timed(sql, *times), params).rowcount)
+
+
+def mark_sent(session: Session, claimed: Claimed, *, now: datetime,
+              note: str | None = None) -> bool:
+    return _finish(session, claimed, "status = 'sent', sent_at = :now, last_error = :note",
+                   {"now": now, "note": note}, "now")
+
+
+def mark_failed(session: Session, claimed: Claimed, *, now: datetime, error: str,
+                retryable: bool) -> bool:
+    """Retry later with capped backoff, or give up (not retryable, or too many attempts)."""
+    error = error[:500]
+    if retryable and claimed.attempts < MAX_ATTEMPTS:
+        return _finish(session, claimed,
+                       "status = 'pending', next_attempt_at = :at, last_error = :error",
+                       {"at": now + backoff(claimed.attempts), "error": error}, "at")
+    return _finish(session, claimed, "status = 'failed', last_error = :error", {"error": error})
+
+
+def mark_suppressed(session: Session, claimed: Claimed, *, reason: str) -> bool:
+    return _finish(session, claimed, "status = 'suppressed', last_error = :reason",
+                   {"reason": reason[:500]})
+
+
+def defer(session: Session, claimed: Claimed, *, until: datetime, reason: str) -> bool:
+    """Not a failure (a cap): back to pending, the attempt given back."""
+    return _finish(session, claimed,
+                   "status = 'pending', attempts = attempts - 1, next_attempt_at = :at,"
+                   " last_error = :reason", {"at": until, "reason": reason[:500]}, "at")
+
+
+# -- restraint ----------------------------------------------------------------------------
+
+
+def opted_out(session: Session, subjects: list[str]) -> bool:
+    subjects = [s for s in subjects if s]
+    if not subjects:
+        return False
+    marks = ", ".join(f":s{i}" for i in range(len(subjects)))
+    return session.execute(text(f"SELECT 1 FROM opt_outs WHERE subject IN ({marks}) LIMIT 1"),
+                           {f"s{i}": s for i, s in enumerate(subjects)}).first() is not None
+
+
+def opt_out(session: Session, subject: str, *, now: datetime) -> int:
+    """Forever: records the subject ('person:<id>' or an identity) and suppresses whatever
+    is still waiting for it. Returns how many waiting notifications were suppressed."""
+    session.execute(timed("INSERT INTO opt_outs (subject, created_at) VALUES (:s, :now)"
+                          " ON CONFLICT (subject) DO NOTHING", "now"), {"s": subject, "now": now})
+    if subject.startswith("person:") and subject[7:].isdigit():
+        match, params = "person_id = :pid", {"pid": int(subject[7:])}
+    else:
+        match, params = "identity = :identity", {"identity": subject}
+    return session.execute(text(
+        "UPDATE notifications SET status = 'suppressed', last_error = 'opted out'"
+        f" WHERE status IN ('pending', 'sending') AND {match}"), params).rowcount
+
+
+def deliveries_since(session: Session, claimed: Claimed, since: datetime
+                     ) -> tuple[int, datetime | None]:
+    """Deliveries (one per sent_at: a batch combined into one message counts once) to this
+    recipient since `since`, and the oldest of them. Announcements (posts from the
+    person's own account) do not count."""
+    n = Notification
+    who = (n.person_id == claimed.person_id if claimed.person_id is not None
+           else (n.identity == claimed.identity) & n.person_id.is_(None))
+    stamps = session.execute(
+        select(n.sent_at).where(n.status == "sent", n.sent_at > since,
+                                n.kind != "announce_flattr", who)
+        .group_by(n.sent_at).order_by(n.sent_at)).scalars().all()
+    return len(stamps), (stamps[0] if stamps else None)
+
+
+def enqueue_digests(session: Session, *, now: datetime) -> int:
+    """A daily digest of new flattrs for every creator who asked for one, about yesterday
+    (UTC): one row per creator per day (the dedupe key), only when something came in."""
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=1)
+    rows = session.execute(timed("""
+        SELECT t.owner_id, COUNT(*), COUNT(DISTINCT f.person_id)
+        FROM flattrs f JOIN things t ON t.id = f.thing_id JOIN people p ON p.id = t.owner_id
+        WHERE p.digest_enabled AND f.withdrawn_at IS NULL
+          AND f.occurred_at >= :since AND f.occurred_at < :today
+        GROUP BY t.owner_id""", "since", "today"), {"since": since, "today": today}).all()
+    for owner_id, flattrs, people in rows:
+        notifications.enqueue(
+            session, "new_flattrs", f"new_flattrs:{owner_id}:{since:%Y-%m-%d}", now=now,
+            person_id=owner_id,
+            payload={"day": f"{since:%Y-%m-%d}", "flattrs": int(flattrs), "people": int(people)})
+    return len(rows)
+
+
+def enqueue_claim_invitations(session: Session, *, now: datetime, window_days: int) -> int:
+    """At most one invitation per identity per claim window, only for identities with money
+    waiting in escrow, that nobody claimed and that never opted out. The caller checks that
+    the operator enabled invitations."""
+    return session.execute(timed("""
+        INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status,
+                                   attempts, next_attempt_at, created_at)
+        SELECT 'claim_invitation:' || s.identity || ':' || CAST(:day AS TEXT),
+               'claim_invitation', NULL, s.identity, '{}', 'pending', 0, :now, :now
+        FROM shares s
+        WHERE s.state = 'escrow' AND s.identity IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.value = s.identity)
+          AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.subject = s.identity)
+          AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = 'claim_invitation'
+                          AND n.identity = s.identity AND n.created_at > :window_start)
+        GROUP BY s.identity
+        ON CONFLICT (dedupe_key) DO NOTHING""", "now", "window_start"),
+        {"now": now, "day": f"{now:%Y-%m-%d}",
+         "window_start": now - timedelta(days=window_days)}).rowcount
+
+
+def depth(session: Session, *, now: datetime) -> dict[str, int]:
+    rows = session.execute(text("SELECT status, COUNT(*) FROM notifications GROUP BY status"))
+    counts = {status: int(n) for status, n in rows}
+    counts["due"] = int(session.execute(timed(
+        "SELECT COUNT(*) FROM notifications WHERE status IN ('pending', 'sending')"
+        " AND next_attempt_at <= :now", "now"), {"now": now}).scalar_one())
+    return counts
+
+
+# -- the numbers templates need ---------------------------------------------------------
+
+
+def statement_data(session: Session, creator_id: int, period: str) -> dict[str, Any]:
+    things = [
+        {"url": url, "people": int(n), "gross_cents": int(g), "fee_cents": int(f)}
+        for url, n, g, f in session.execute(text("""
+            SELECT t.url, COUNT(DISTINCT s.person_id), SUM(s.share_cents), SUM(s.fee_cents)
+            FROM shares s JOIN things t ON t.id = s.thing_id
+            WHERE s.creator_id = :c AND s.period = :p AND s.state IN ('paid', 'released')
+            GROUP BY t.url ORDER BY SUM(s.share_cents) DESC, t.url"""),
+            {"c": creator_id, "p": period})
+    ]
+    people = session.execute(text(
+        "SELECT COUNT(DISTINCT person_id) FROM shares WHERE creator_id = :c AND period = :p"
+        " AND state IN ('paid', 'released')"), {"c": creator_id, "p": period}).scalar_one()
+    gross = sum(t["gross_cents"] for t in things)
+    fee = sum(t["fee_cents"] for t in things)
+    return {"period": period, "things": things, "people": int(people), "gross_cents": gross,
+            "fee_cents": fee, "net_cents": gross - fee}
+
+
+def month_data(session: Session, person_id: int, period: str) -> dict[str, Any]:
+    shares = [
+        {"url": url, "cents": int(c), "state": state, "to": name or identity}
+        for url, c, state, name, identity in session.execute(text("""
+            SELECT t.url, s.share_cents, s.state, p.name, s.identity
+            FROM shares s JOIN things t ON t.id = s.thing_id
+            LEFT JOIN people p ON p.id = s.creator_id
+            WHERE s.person_id = :who AND s.period = :p ORDER BY s.share_cents DESC, t.url"""),
+            {"who": person_id, "p": period})
+    ]
+    return {"period": period, "shares": shares, "charged_cents": sum(s["cents"] for s in shares),
+            "escrow_cents": sum(s["cents"] for s in shares if s["state"] == "escrow")}
+
+
+def escrow_returned_data(session: Session, person_id: int, transaction_id: int) -> dict[str, Any]:
+    cents, n = session.execute(text(
+        "SELECT COALESCE(SUM(share_cents), 0), COUNT(*) FROM shares"
+        " WHERE resolution_txn_id = :t AND person_id = :who"),
+        {"t": transaction_id, "who": person_id}).one()
+    return {"cents": int(cents), "shares": int(n)}
+
+
+def escrow_waiting(session: Session, identity: str) -> dict[str, Any]:
+    cents, people = session.execute(text(
+        "SELECT COALESCE(SUM(share_cents), 0), COUNT(DISTINCT person_id) FROM shares"
+        " WHERE identity = :i AND state = 'escrow'"), {"i": identity}).one()
+    return {"cents": int(cents), "people": int(people)}
