@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     facebook_app_secret: str = "sandbox-facebook-secret"
     facebook_graph_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v22.0"
     facebook_page_id: str | None = None
+    # The service's own accounts, for notifications (secrets: never logged).
+    x_service_user_id: str | None = None
+    x_service_token: str | None = None
+    facebook_page_token: str | None = None
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     # Worker.

@@ -1,0 +1,228 @@
+"""The notify job: drain the outbox through the channels, with restraint.
+
+For each claimed batch, per recipient: opt-outs first (forever), then "never a message to a
+creator who did not join" (unless the operator enabled claim invitations), then the
+per-recipient daily cap (over it: deferred, not dropped); the recipient's messages in one
+batch go out as one combined message on the first channel of their choice that reaches
+them. No network call happens inside a database transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bots.base import DeliveryResult
+from core import outbox
+from core.accounts import open_token
+from core.models import Claim, Person, SocialAccount
+from core.outbox import Claimed
+from jobs import logs
+from jobs.app import App
+from jobs.channels import Channel, Recipient
+from jobs.templates import Rendered, combine, render
+
+LEASE = timedelta(minutes=5)
+
+
+@dataclass
+class NotifyStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: NotifyStats) -> None:
+        for name in ("claimed", "sent", "retried", "failed", "suppressed", "deferred"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for channel, n in other.by_channel.items():
+            self.by_channel[channel] += n
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to do with one recipient's claimed notifications."""
+
+    items: tuple[Claimed, ...]
+    action: str  # send | suppress | defer
+    reason: str = ""
+    recipient: Recipient | None = None
+    channel: Channel | None = None
+    message: Rendered | None = None
+    until: datetime | None = None
+
+
+class Notifier:
+    def __init__(self, app: App, channels: Sequence[Channel], *, batch: int = 100) -> None:
+        self.app = app
+        self.channels = {c.name: c for c in channels}
+        self.batch = batch
+
+    def run_once(self) -> NotifyStats:
+        """Drain everything due now; returns what happened."""
+        total = NotifyStats()
+        while True:
+            stats = self._one_batch()
+            total.add(stats)
+            if stats.claimed < self.batch:
+                return total
+
+    def daily(self) -> dict[str, int]:
+        """Digests of new flattrs, and claim invitations where the operator enabled them."""
+        now, settings = self.app.now(), self.app.settings
+        with self.app.db.unit_of_work() as session:
+            digests = outbox.enqueue_digests(session, now=now)
+            invitations = 0
+            if settings.invite_unclaimed_creators:
+                invitations = outbox.enqueue_claim_invitations(
+                    session, now=now, window_days=settings.claim_window_days)
+        return {"digests": digests, "invitations": invitations}
+
+    def _one_batch(self) -> NotifyStats:
+        stats = NotifyStats()
+        now = self.app.now()
+        claimed = outbox.claim_due(self.app.db, now=now, limit=self.batch, lease=LEASE)
+        stats.claimed = len(claimed)
+        if not claimed:
+            return stats
+        with self.app.db.unit_of_work() as session:
+            plans = [self._plan(session, items, now) for items in _groups(claimed)]
+        for plan in plans:
+            self._carry_out(plan, stats)
+        return stats
+
+    # -- deciding (read-only, one transaction) ---------------------------------------------
+
+    def _plan(self, session: Session, items: tuple[Claimed, ...], now: datetime) -> _Plan:
+        first = items[0]
+        settings = self.app.settings
+        if first.person_id is None:
+            if first.kind != "claim_invitation" or not settings.invite_unclaimed_creators:
+                return _Plan(items, "suppress", "the creator has not joined")
+            if outbox.opted_out(session, [str(first.identity)]):
+                return _Plan(items, "suppress", "opted out")
+            recipient = _identity_recipient(str(first.identity))
+            names = ["x_dm"]
+        else:
+            person = session.get(Person, first.person_id)
+            if person is None:
+                return _Plan(items, "suppress", "no such person")
+            x_account = _x_account(session, person.id)
+            subjects = [f"person:{person.id}"] + ([x_account.identity] if x_account else [])
+            if outbox.opted_out(session, subjects):
+                return _Plan(items, "suppress", "opted out")
+            recipient = self._person_recipient(session, person, x_account,
+                                               announce=first.kind == "announce_flattr")
+            names = (["announce"] if first.kind == "announce_flattr" else
+                     [c.strip() for c in person.notify_channels.split(",") if c.strip()])
+        channel = next((self.channels[n] for n in names
+                        if n in self.channels and self.channels[n].reaches(recipient)), None)
+        if channel is None:
+            return _Plan(items, "suppress", f"no channel reaches {recipient.key}")
+        if first.kind != "announce_flattr":
+            cap = settings.notify_max_per_recipient_per_day
+            count, oldest = outbox.deliveries_since(session, first, now - outbox.CAP_WINDOW)
+            if count >= cap and oldest is not None:
+                return _Plan(items, "defer", f"cap of {cap} a day reached",
+                             until=oldest + outbox.CAP_WINDOW + timedelta(seconds=1))
+        parts = [self._render(session, item, recipient) for item in items]
+        return _Plan(items, "send", recipient=recipient, channel=channel, message=combine(parts))
+
+    def _person_recipient(self, session: Session, person: Person,
+                          x_account: SocialAccount | None, *, announce: bool) -> Recipient:
+        own_token = None
+        if announce and x_account is not None and x_account.status == "active":
+            own_token = open_token(self.app.settings, x_account.token_ciphertext)
+        x_user_id = x_account.external_user_id if x_account else None
+        if x_user_id is None:  # a creator who claimed an X identity without linking it
+            x_user_id = _claimed_x_user(session, person.id)
+        return Recipient(
+            key=f"person:{person.id}", name=person.name, email=person.email,
+            x_user_id=x_user_id, x_handle=x_account.handle if x_account else None,
+            x_own_token=own_token)
+
+    def _render(self, session: Session, item: Claimed, recipient: Recipient) -> Rendered:
+        data = dict(item.payload)
+        if item.kind == "statement":
+            data = outbox.statement_data(session, int(item.person_id or 0), data["period"])
+        elif item.kind == "month_closed":
+            data = outbox.month_data(session, int(item.person_id or 0), data["period"])
+        elif item.kind == "escrow_returned":
+            data = outbox.escrow_returned_data(session, int(item.person_id or 0),
+                                               int(data["transaction_id"]))
+        elif item.kind == "claim_invitation":
+            data = outbox.escrow_waiting(session, str(item.identity))
+        return render(item.kind, data, name=recipient.name, currency=self.app.rules.currency)
+
+    # -- doing (network first, then one short transaction) ---------------------------------
+
+    def _carry_out(self, plan: _Plan, stats: NotifyStats) -> None:
+        result: DeliveryResult | None = None
+        if plan.action == "send":
+            assert plan.channel and plan.recipient and plan.message
+            try:
+                result = plan.channel.send(plan.recipient, plan.message)
+            except Exception as exc:  # a channel bug must not lose the claim
+                result = DeliveryResult(ok=False, retryable=True,
+                                        error=f"{type(exc).__name__}: {exc}")
+        now = self.app.now()
+        with self.app.db.unit_of_work() as session:
+            for item in plan.items:
+                if plan.action == "suppress":
+                    stats.suppressed += outbox.mark_suppressed(session, item, reason=plan.reason)
+                elif plan.action == "defer":
+                    assert plan.until is not None
+                    stats.deferred += outbox.defer(session, item, until=plan.until,
+                                                   reason=plan.reason)
+                elif result is not None and result.ok:
+                    stats.sent += outbox.mark_sent(session, item, now=now, note=result.error)
+                else:
+                    assert result is not None
+                    outbox.mark_failed(session, item, now=now, error=result.error or "failed",
+                                       retryable=result.retryable)
+                    retry = result.retryable and item.attempts < outbox.MAX_ATTEMPTS
+                    stats.retried += retry
+                    stats.failed += not retry
+        channel = plan.channel.name if plan.channel else None
+        if result is not None and result.ok:
+            stats.by_channel[str(channel)] += len(plan.items)
+        logs.event("notify." + (plan.action if result is None else
+                                ("sent" if result.ok else "failed")),
+                   kinds=",".join(sorted({i.kind for i in plan.items})), n=len(plan.items),
+                   to=plan.items[0].recipient, channel=channel,
+                   reason=plan.reason or (result.error if result else None))
+
+
+def _groups(claimed: list[Claimed]) -> list[tuple[Claimed, ...]]:
+    """One group per recipient; each announcement alone (a public post each)."""
+    groups: dict[str, list[Claimed]] = defaultdict(list)
+    for item in claimed:
+        key = f"announce:{item.id}" if item.kind == "announce_flattr" else item.recipient
+        groups[key].append(item)
+    return [tuple(items) for items in groups.values()]
+
+
+def _x_account(session: Session, person_id: int) -> SocialAccount | None:
+    return session.execute(select(SocialAccount).where(
+        SocialAccount.person_id == person_id, SocialAccount.network == "x",
+    ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
+
+
+def _claimed_x_user(session: Session, person_id: int) -> str | None:
+    value = session.execute(select(Claim.value).where(
+        Claim.person_id == person_id, Claim.kind == "identity", Claim.value.like("twitter:%"),
+    ).order_by(Claim.id).limit(1)).scalar_one_or_none()
+    return value.split(":", 1)[1] if value else None
+
+
+def _identity_recipient(identity: str) -> Recipient:
+    x_user = identity.split(":", 1)[1] if identity.startswith("twitter:") else None
+    return Recipient(key=identity, name=identity, x_user_id=x_user)

@@ -1,0 +1,166 @@
+"""The poll job: lease due accounts, fetch from the networks concurrently (bounded pool,
+outside any transaction), store each account's result in one short transaction.
+
+The pool is kept full: new accounts are leased as fetches finish, so throughput is about
+concurrency / latency. Intervals adapt in the adapters' pacing policy (bots/pacing.py):
+the cursor carries each stream's activity rate and rate-limit state, and the adapter
+returns the next useful poll time, which becomes the account's `next_poll_at`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bots.base import FetchResult, LinkedAccount, SocialNetwork
+from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
+from jobs import logs
+from jobs.app import App
+
+FACEBOOK_ACTIONS = {"page_likes": "page_like", "shared_links": "share"}
+
+
+@dataclass
+class PollStats:
+    polled: int = 0
+    activities: int = 0
+    flattrs: int = 0
+    lost_leases: int = 0
+    errors: int = 0
+    requests: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+class Networks:
+    """The adapters, built once per process: one pooled HTTP session per network, and one X
+    adapter per set of triggers (a person may switch some off; the deployment limits all)."""
+
+    def __init__(self, app: App, api_base_url: str | None,
+                 x_factory: Callable[..., SocialNetwork] | None = None,
+                 facebook_factory: Callable[..., SocialNetwork] | None = None) -> None:
+        from bots.facebook import FacebookNetwork
+        from bots.x import XNetwork
+
+        settings = app.settings
+        self.settings = settings
+        timeout = settings.http_timeout_seconds
+        self._x_factory = x_factory or XNetwork
+        self._x_base: SocialNetwork = self._x_factory(
+            triggers=settings.x_triggers, service_handle=settings.x_service_handle,
+            api_base_url=api_base_url, timeout=timeout)
+        self._x_by_triggers: dict[frozenset[str], SocialNetwork] = {
+            frozenset(settings.x_triggers): self._x_base}
+        self.facebook: SocialNetwork = (facebook_factory or FacebookNetwork)(
+            graph_version=settings.facebook_graph_version, api_base_url=api_base_url,
+            timeout=timeout)
+        self._lock = threading.Lock()
+
+    @property
+    def x(self) -> SocialNetwork:
+        return self._x_base
+
+    def for_account(self, account: LeasedAccount) -> SocialNetwork:
+        if account.network == "facebook":
+            return self.facebook
+        triggers = frozenset(self.settings.x_triggers)
+        if account.triggers is not None:
+            triggers = (triggers & account.triggers) | {"explicit"}
+        with self._lock:
+            if triggers not in self._x_by_triggers:
+                self._x_by_triggers[triggers] = self._x_factory(
+                    triggers=triggers, service_handle=self.settings.x_service_handle,
+                    session=self._x_base.session)  # type: ignore[attr-defined]
+            return self._x_by_triggers[triggers]
+
+
+class Poller:
+    def __init__(self, app: App, networks: Networks, owner: str, *,
+                 concurrency: int | None = None, batch: int | None = None,
+                 lease: timedelta | None = None, ordered: bool = False) -> None:
+        settings = app.settings
+        self.app, self.networks, self.owner = app, networks, owner
+        self.concurrency = concurrency or settings.poll_concurrency
+        self.batch = batch or settings.poll_batch_size
+        self.lease = lease or timedelta(seconds=settings.lease_seconds)
+        self.ordered = ordered  # store in lease order (the demo: reproducible results)
+        self.stop = threading.Event()
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="poll")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run_once(self) -> PollStats:
+        """Poll every account due now (until none is left or `stop` is set)."""
+        stats = PollStats()
+        inflight: deque[tuple[LeasedAccount, Future[FetchResult]]] = deque()
+        exhausted = False
+        while True:
+            room = 2 * self.concurrency - len(inflight)
+            if not exhausted and not self.stop.is_set() and room > 0:
+                leased = lease_due(self.app.db, self.owner, now=self.app.now(),
+                                   limit=min(room, self.batch), lease=self.lease)
+                exhausted = len(leased) < min(room, self.batch)
+                for account in leased:
+                    inflight.append((account, self._pool.submit(self._fetch, account)))
+            if not inflight:
+                return stats
+            if self.ordered:
+                done = [inflight.popleft()]
+                done[0][1].result()
+            else:
+                finished, _ = wait_futures([f for _, f in inflight],
+                                           return_when="FIRST_COMPLETED")
+                done = [pair for pair in inflight if pair[1] in finished]
+                for pair in done:
+                    inflight.remove(pair)
+            for account, future in done:
+                self._store(account, future.result(), stats)
+
+    def _fetch(self, account: LeasedAccount) -> FetchResult:
+        network = self.networks.for_account(account)
+        now = self.app.now()
+        try:
+            token = open_token(self.app.settings, account.token_ciphertext)
+            linked = LinkedAccount(account.network, account.external_user_id, token,
+                                   account.handle)
+            return network.fetch_activity(linked, account.cursor, now)
+        except Exception as exc:  # a bug must not strand the lease: store an error
+            logs.event("poll.crashed", account=account.id, error=f"{type(exc).__name__}: {exc}")
+            return FetchResult([], account.cursor or {}, now + timedelta(minutes=15), "error",
+                               error=f"{type(exc).__name__}: {exc}")
+
+    def _store(self, account: LeasedAccount, result: FetchResult, stats: PollStats) -> None:
+        activities = list(result.activities)
+        if account.network == "facebook":
+            wanted = {FACEBOOK_ACTIONS[t] for t in self.app.settings.facebook_triggers}
+            activities = [a for a in activities if a.action in wanted]
+        now = self.app.now()
+        with self.app.db.unit_of_work() as session:
+            outcome = store_poll(session, self.app.rules, account, now=now,
+                                 activities=activities, cursor=result.cursor,
+                                 next_poll_at=result.next_poll_at, status=result.status,
+                                 error=result.error)
+        stats.polled += 1
+        stats.requests += result.requests
+        stats.statuses[result.status] = stats.statuses.get(result.status, 0) + 1
+        if not outcome.stored:
+            stats.lost_leases += 1
+            logs.event("poll.lease_lost", account=account.id, owner=self.owner)
+            return
+        stats.activities += len(activities)
+        stats.flattrs += outcome.flattrs
+        stats.errors += result.status != "ok"
+        if result.status != "ok" or activities:
+            logs.event("poll.stored", account=account.id, network=account.network,
+                       status=result.status, activities=len(activities),
+                       flattrs=outcome.flattrs, next=result.next_poll_at.isoformat(),
+                       error=result.error)
+
+    def release(self) -> int:
+        """Hand back leases not stored (after a stop)."""
+        return release_leases(self.app.db, self.owner, now=self.app.now())

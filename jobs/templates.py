@@ -1,0 +1,109 @@
+"""The words of every notification, with the numbers in them. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.money import format_cents
+
+SHORT_LIMIT = 280  # an X post
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str  # the full message (e-mail, DM, log)
+    short: str  # one post-sized line (mentions, Page posts)
+
+
+def _m(cents: int, currency: str) -> str:
+    return f"{format_cents(cents)} {currency}"
+
+
+def render(kind: str, data: dict[str, Any], *, name: str, currency: str) -> Rendered:
+    return _RENDERERS[kind](data, name, currency)
+
+
+def _statement(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    lines = [f"Hello {name}, your statement for {d['period']}:",
+             f"{d['people']} people flattred your work: {_m(d['gross_cents'], cur)} in,"
+             f" fee {_m(d['fee_cents'], cur)}, {_m(d['net_cents'], cur)} for you."]
+    lines += [f"  {t['url']}: {t['people']} people, {_m(t['gross_cents'], cur)}"
+              for t in d["things"][:20]]
+    if len(d["things"]) > 20:
+        lines.append(f"  ... and {len(d['things']) - 20} more")
+    return Rendered(f"Your flattr statement for {d['period']}", "\n".join(lines),
+                    f"Your {d['period']} flattrs: {d['people']} people,"
+                    f" {_m(d['net_cents'], cur)} for you after fees.")
+
+
+def _month_closed(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    lines = [f"Hello {name}, {d['period']} is closed: you gave {_m(d['charged_cents'], cur)}"
+             f" over {len(d['shares'])} flattr(s)."]
+    for s in d["shares"][:20]:
+        where = "waiting in escrow for" if s["state"] == "escrow" else "to"
+        lines.append(f"  {_m(s['cents'], cur)} {where} {s['to']}: {s['url']}")
+    if d["escrow_cents"]:
+        lines.append(f"{_m(d['escrow_cents'], cur)} waits for creators who have not joined yet;"
+                     " it comes back to you if they do not claim it in time.")
+    return Rendered(f"Your {d['period']} flattrs", "\n".join(lines),
+                    f"{d['period']} closed: {_m(d['charged_cents'], cur)} over"
+                    f" {len(d['shares'])} flattrs.")
+
+
+def _new_flattrs(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = (f"Hello {name}, on {d['day']} you received {d['flattrs']} new flattr(s)"
+            f" from {d['people']} people.")
+    return Rendered(f"{d['flattrs']} new flattrs", text, text)
+
+
+def _needs_reconnect(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    network = {"x": "X", "facebook": "Facebook"}.get(d.get("network") or "", "a network")
+    who = f" (@{d['handle']})" if d.get("handle") else ""
+    text = (f"Hello {name}, your {network} account{who} no longer lets us read your activity:"
+            " please reconnect it, or your likes and shares will not be flattred.")
+    return Rendered(f"Please reconnect your {network} account", text, text)
+
+
+def _wallet_low(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = (f"Hello {name}, your wallet holds {_m(d['wallet_cents'], cur)}, below the minimum"
+            f" monthly budget, so your flattrs in {d['period']} are not counted. Top up to"
+            " keep flattring.")
+    return Rendered("Your flattr wallet is too low", text, text)
+
+
+def _escrow_returned(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = (f"Hello {name}, {_m(d['cents'], cur)} from {d['shares']} flattr(s) came back to"
+            " your wallet: the creators did not join in time.")
+    return Rendered("Unclaimed flattrs came back to you", text, text)
+
+
+def _claim_invitation(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = (f"{d['people']} people flattred your work: {_m(d['cents'], cur)} waits for you."
+            " Claim it on flattr, or reply STOP and we will never write again.")
+    return Rendered("Flattrs are waiting for you", text, text)
+
+
+def _announce(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = f"I just flattred {d['url']}"
+    return Rendered("Flattr", text, text[:SHORT_LIMIT])
+
+
+_RENDERERS = {
+    "statement": _statement, "month_closed": _month_closed, "new_flattrs": _new_flattrs,
+    "needs_reconnect": _needs_reconnect, "wallet_low": _wallet_low,
+    "escrow_returned": _escrow_returned, "claim_invitation": _claim_invitation,
+    "announce_flattr": _announce,
+}
+
+
+def combine(parts: list[Rendered]) -> Rendered:
+    """Several messages for one recipient in one batch: one message (a digest)."""
+    if len(parts) == 1:
+        return parts[0]
+    text = "\n\n".join(p.text for p in parts)
+    short = " | ".join(p.short for p in parts)
+    if len(short) > SHORT_LIMIT:
+        short = short[: SHORT_LIMIT - 1] + "…"
+    return Rendered(f"{len(parts)} updates from flattr", text, short)

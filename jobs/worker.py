@@ -1,0 +1,152 @@
+"""The worker: the four jobs (poll, settle, notify, expire) plus the daily digest, as plain
+methods. `flattr run` schedules them with APScheduler; `flattr demo` calls the same methods
+from its simulated month. Many workers may run against one PostgreSQL: each job is safe
+to run anywhere at any time (leases, SKIP LOCKED, the settlement's row and lock)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bots.base import LinkedAccount
+from core import escrow, settlement
+from core.models import Settlement
+from core.periods import period_end, period_of
+from jobs import logs
+from jobs.app import App
+from jobs.channels import (
+    Channel,
+    EmailChannel,
+    FacebookPagePost,
+    LogChannel,
+    XAnnounce,
+    XDirectMessage,
+    XMention,
+)
+from jobs.notify import Notifier, NotifyStats
+from jobs.poll import Networks, Poller, PollStats
+
+SETTLE_GRACE = timedelta(minutes=5)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class SimClock:
+    """A clock running `speed` times faster than the wall clock from `start` (at the wall
+    time `anchor`): the demo, replays and tests. speed 1 and no start: the real time."""
+
+    start: datetime
+    anchor: float
+    speed: float = 1.0
+
+    def __call__(self) -> datetime:
+        import time
+
+        return self.start + timedelta(seconds=(time.time() - self.anchor) * self.speed)
+
+
+def build_channels(app: App, networks: Networks, log_channel: LogChannel | None = None
+                   ) -> list[Channel]:
+    s = app.settings
+    service = (LinkedAccount("x", s.x_service_user_id or "", s.x_service_token,
+                             s.x_service_handle) if s.x_service_token else None)
+    return [
+        log_channel or LogChannel(),
+        EmailChannel(s.smtp_host, s.smtp_port, s.smtp_sender, timeout=s.http_timeout_seconds),
+        XDirectMessage(networks.x, service),
+        XMention(networks.x, service),
+        FacebookPagePost(networks.facebook, s.facebook_page_id, s.facebook_page_token),
+        XAnnounce(networks.x),
+    ]
+
+
+class Worker:
+    def __init__(self, app: App, *, api_base_url: str | None = None, owner: str | None = None,
+                 lease_scale: float = 1.0, ordered: bool = False,
+                 log_channel: LogChannel | None = None, concurrency: int | None = None) -> None:
+        self.app = app
+        self.owner = owner or worker_id()
+        base_url = api_base_url or app.settings.sandbox_url
+        if app.settings.networks == "sandbox" and not base_url:
+            raise ValueError("networks=sandbox needs FLATTR_SANDBOX_URL (or the demo's sandbox)")
+        self.networks = Networks(app, base_url if app.settings.networks == "sandbox" else None)
+        # Leases are in the app's clock; a fast clock needs proportionally longer leases.
+        lease = timedelta(seconds=app.settings.lease_seconds) * lease_scale
+        self.poller = Poller(app, self.networks, self.owner, lease=lease, ordered=ordered,
+                             concurrency=concurrency)
+        self.log_channel = log_channel or LogChannel()
+        self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel))
+        self.stopping = threading.Event()
+
+    # -- the jobs --------------------------------------------------------------------------
+
+    def poll(self) -> PollStats:
+        stats = self.poller.run_once()
+        if stats.polled:
+            logs.event("job.poll", owner=self.owner, polled=stats.polled,
+                       activities=stats.activities, flattrs=stats.flattrs,
+                       lost=stats.lost_leases, errors=stats.errors)
+        return stats
+
+    def settle_due(self) -> str | None:
+        """Close the previous period once it is over (plus a grace for late polls); any
+        worker may try, exactly one does it. Returns the status when it tried."""
+        now = self.app.now()
+        period = _previous_period(now)
+        if now < period_end(period) + SETTLE_GRACE:
+            return None
+        with self.app.db.unit_of_work() as session:
+            row = session.execute(select(Settlement.stage).where(
+                Settlement.period == period)).scalar_one_or_none()
+        if row == "done":
+            return None
+        result = settlement.settle(self.app.db, self.app.rules, period, now=now)
+        logs.event("job.settle", owner=self.owner, period=period, status=result.status,
+                   stages=",".join(result.stages_run))
+        return result.status
+
+    def notify(self) -> NotifyStats:
+        stats = self.notifier.run_once()
+        if stats.claimed:
+            logs.event("job.notify", owner=self.owner, sent=stats.sent, retried=stats.retried,
+                       failed=stats.failed, suppressed=stats.suppressed,
+                       deferred=stats.deferred)
+        return stats
+
+    def expire(self) -> int:
+        with self.app.db.unit_of_work() as session:
+            result = escrow.return_expired(session, now=self.app.now())
+        if result.shares:
+            logs.event("job.expire", owner=self.owner, shares=result.shares, cents=result.cents,
+                       donors=result.donors)
+        return result.shares
+
+    def daily(self) -> dict[str, int]:
+        return self.notifier.daily()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; the batch in hand is finished (fetches complete and are stored)."""
+        self.stopping.set()
+        self.poller.stop.set()
+
+    def close(self) -> None:
+        self.poller.close()
+        released = self.poller.release()
+        if released:
+            logs.event("worker.released", owner=self.owner, leases=released)
+
+
+def _previous_period(now: datetime) -> str:
+    first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return period_of(first - timedelta(days=1))

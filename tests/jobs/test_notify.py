@@ -1,0 +1,246 @@
+"""The outbox through channels: dedupe, retries, caps, combining, opt-outs, restraint with
+creators who never joined, and the real channels (sandbox X/Facebook, SMTP)."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bots.base import DeliveryResult
+from core import notifications, outbox
+from core.activity import Activity, Target
+from core.flattring import record_activities
+from core.models import Notification, Person
+from jobs.channels import EmailChannel, LogChannel, Recipient
+from jobs.notify import Notifier
+from jobs.templates import Rendered
+from tests.jobs.conftest import Rig, link_people
+
+
+@dataclass
+class Flaky:
+    """A fake channel that fails `failures` times, then delivers."""
+
+    failures: int = 0
+    retryable: bool = True
+    name: str = "log"
+    sent: list[str] = field(default_factory=list)
+
+    def reaches(self, recipient: Recipient) -> bool:
+        return True
+
+    def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
+        if self.failures:
+            self.failures -= 1
+            return DeliveryResult(ok=False, retryable=self.retryable, error="channel down")
+        self.sent.append(message.text)
+        return DeliveryResult(ok=True)
+
+
+def enqueue(rig: Rig, person_id: int | None, key: str, kind: str = "wallet_low",
+            identity: str | None = None) -> None:
+    with rig.app.db.unit_of_work() as session:
+        notifications.enqueue(session, kind, key, now=rig.app.now(), person_id=person_id,
+                              identity=identity,
+                              payload={"period": "2025-03", "wallet_cents": 100})
+
+
+def statuses(rig: Rig) -> list[str]:
+    with rig.app.db.unit_of_work() as session:
+        return list(session.execute(select(Notification.status).order_by(Notification.id))
+                    .scalars())
+
+
+def test_a_dedupe_key_sends_once(rig: Rig) -> None:
+    who = rig.person("ann")
+    enqueue(rig, who, "wallet_low:ann")
+    enqueue(rig, who, "wallet_low:ann")
+    channel = Flaky()
+    notifier = Notifier(rig.app, [channel])
+    assert notifier.run_once().sent == 1
+    assert notifier.run_once().claimed == 0
+    assert len(channel.sent) == 1 and statuses(rig) == ["sent"]
+
+
+def test_a_failed_channel_is_retried_with_backoff(rig: Rig) -> None:
+    who = rig.person("ann")
+    enqueue(rig, who, "k1")
+    channel = Flaky(failures=2)
+    notifier = Notifier(rig.app, [channel])
+    assert notifier.run_once().retried == 1
+    assert notifier.run_once().claimed == 0  # not before the backoff
+    rig.clock.advance(seconds=61)  # type: ignore[attr-defined]
+    assert notifier.run_once().retried == 1
+    rig.clock.advance(seconds=90)  # type: ignore[attr-defined]
+    assert notifier.run_once().claimed == 0  # the second backoff is 2 minutes
+    rig.clock.advance(seconds=31)  # type: ignore[attr-defined]
+    assert notifier.run_once().sent == 1
+    assert statuses(rig) == ["sent"] and len(channel.sent) == 1
+    assert outbox.backoff(30) == outbox.MAX_BACKOFF
+
+
+def test_a_refusal_is_not_retried(rig: Rig) -> None:
+    enqueue(rig, rig.person("ann"), "k1")
+    Notifier(rig.app, [Flaky(failures=1, retryable=False)]).run_once()
+    assert statuses(rig) == ["failed"]
+
+
+def test_per_recipient_cap_defers_and_batches_are_combined(rig: Rig) -> None:
+    cap = rig.app.settings.notify_max_per_recipient_per_day
+    who = rig.person("ann")
+    channel = Flaky()
+    notifier = Notifier(rig.app, [channel])
+    for n in range(cap + 2):
+        enqueue(rig, who, f"k{n}")
+        notifier.run_once()
+        rig.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    assert len(channel.sent) == cap
+    assert statuses(rig).count("pending") == 2
+    rig.clock.advance(days=1)  # type: ignore[attr-defined]
+    stats = notifier.run_once()
+    # The two deferred ones go out together, as one message.
+    assert stats.sent == 2 and len(channel.sent) == cap + 1
+    assert channel.sent[-1].count("Hello ann") == 2
+
+
+def test_opt_out_is_forever(rig: Rig) -> None:
+    who = rig.person("ann")
+    enqueue(rig, who, "k1")
+    with rig.app.db.unit_of_work() as session:
+        assert outbox.opt_out(session, f"person:{who}", now=rig.app.now()) == 1
+    channel = Flaky()
+    enqueue(rig, who, "k2")
+    rig.clock.advance(days=400)  # type: ignore[attr-defined]
+    enqueue(rig, who, "k3")
+    Notifier(rig.app, [channel]).run_once()
+    assert channel.sent == [] and statuses(rig) == ["suppressed"] * 3
+
+
+def _escrow_for(rig: Rig, identity: str) -> None:
+    """A settled month in which `identity`, who never joined, was flattred."""
+    donor = rig.person("donor")
+    activity = Activity("x", "like", "555", "twitter:1", rig.app.now(),
+                        (Target(url="https://x.com/someone/status/555", identity=identity),))
+    with rig.app.db.unit_of_work() as session:
+        [outcome] = record_activities(session, rig.app.rules, donor, [activity],
+                                      now=rig.app.now())
+    assert outcome.flattred
+    rig.clock.set(rig.clock.now.replace(day=1) + timedelta(days=40))  # type: ignore[attr-defined]
+    worker = rig.worker()
+    assert worker.settle_due() == "settled"
+    worker.close()
+
+
+def test_no_message_to_a_creator_who_never_joined(rig: Rig) -> None:
+    _escrow_for(rig, "twitter:555")
+    channel = Flaky()
+    notifier = Notifier(rig.app, [channel])
+    assert notifier.daily()["invitations"] == 0
+    enqueue(rig, None, "sneaky", kind="claim_invitation", identity="twitter:555")
+    notifier.run_once()
+    with rig.app.db.unit_of_work() as session:
+        rows = session.execute(select(Notification.kind, Notification.status)
+                               .where(Notification.identity.is_not(None))).all()
+    assert rows == [("claim_invitation", "suppressed")]
+    assert all("555" not in m["recipient"] for m in rig.sandbox.sent_messages()
+               if m.get("recipient"))
+
+
+@pytest.mark.parametrize("rig", [{"invite_unclaimed_creators": True}], indirect=True)
+def test_one_claim_invitation_per_window_and_never_after_opt_out(rig: Rig) -> None:
+    _escrow_for(rig, "twitter:555")
+    worker = rig.worker()
+    try:
+        assert worker.daily()["invitations"] == 1
+        worker.notify()
+        dms = [m for m in rig.sandbox.sent_messages() if m["channel"] == "x_dm"]
+        assert [m["recipient"] for m in dms] == ["555"] and "waits for you" in dms[0]["text"]
+        rig.clock.advance(days=30)  # type: ignore[attr-defined]
+        assert worker.daily()["invitations"] == 0  # within the claim window
+        with rig.app.db.unit_of_work() as session:
+            outbox.opt_out(session, "twitter:555", now=rig.app.now())
+        rig.clock.advance(days=rig.app.settings.claim_window_days)  # type: ignore[attr-defined]
+        assert worker.daily()["invitations"] == 0  # never after an opt-out
+    finally:
+        worker.close()
+
+
+def test_social_channels_deliver_through_the_sandbox(rig: Rig) -> None:
+    link_people(rig.app, rig.scenario)
+    with rig.app.db.unit_of_work() as session:
+        alice = session.execute(select(Person).where(Person.name == "alice")).scalar_one()
+        bob = session.execute(select(Person).where(Person.name == "bob")).scalar_one()
+        alice.notify_channels = "x_dm,log"
+        bob.notify_channels = "facebook_page"
+        ids = alice.id, bob.id
+    enqueue(rig, ids[0], "a")
+    enqueue(rig, ids[1], "b")
+    with rig.app.db.unit_of_work() as session:
+        notifications.enqueue(session, "announce_flattr", "c", now=rig.app.now(),
+                              person_id=ids[0], payload={"url": "https://example.org/blog/1"})
+    worker = rig.worker()
+    try:
+        assert worker.notify().sent == 3
+    finally:
+        worker.close()
+    sent = {(m["channel"], m.get("sender")) for m in rig.sandbox.sent_messages()}
+    alice_x = rig.scenario["people"][0]["x"]["user_id"]
+    assert ("x_dm", rig.scenario["service"]["x_user_id"]) in sent
+    assert ("x_mention", alice_x) in sent  # the announcement, from her own account
+    assert ("facebook_page_post", rig.scenario["service"]["facebook_page_id"]) in sent
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.wfile.write(b"220 test ESMTP\r\n")
+        in_data = False
+        while line := self.rfile.readline():
+            if in_data:
+                if line in (b".\r\n", b".\n"):
+                    in_data = False
+                    self.server.mails.append(b"".join(self.lines))  # type: ignore[attr-defined]
+                    self.wfile.write(b"250 queued\r\n")
+                else:
+                    self.lines.append(line)
+                continue
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                in_data, self.lines = True, []
+                self.wfile.write(b"354 go on\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[socketserver.ThreadingTCPServer]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.mails = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_email_goes_over_smtp(rig: Rig, smtp_server: socketserver.ThreadingTCPServer) -> None:
+    who = rig.person("ann", notify_channels="email,log")
+    enqueue(rig, who, "k1")
+    port = smtp_server.server_address[1]
+    log = LogChannel()
+    notifier = Notifier(rig.app, [EmailChannel("127.0.0.1", port, "flattr@localhost"), log])
+    assert notifier.run_once().by_channel == {"email": 1}
+    [mail] = smtp_server.mails  # type: ignore[attr-defined]
+    assert b"ann@example.net" in mail and b"below the minimum" in mail and not log.sent
+    # With the SMTP server gone, the message waits and is retried; nothing is lost.
+    enqueue(rig, who, "k2")
+    down = EmailChannel("127.0.0.1", 1, "flattr@localhost", timeout=1)
+    assert Notifier(rig.app, [down]).run_once().retried == 1
