@@ -1,12 +1,13 @@
 """Settle a generated period and compare with a bare INSERT ... SELECT of the same rows.
 
     .venv/bin/python bench/settle.py [--people 100000] [--flattrs 1000000]
-                                     [--backend sqlite|postgres|both] [--pg-url URL]
+                                     [--backend sqlite|postgres|both]
 
 Prints seconds, flattrs per second, the settling process's peak memory, and the ratio to a
 floor measured in the same run on the same database: a bare INSERT ... SELECT that writes
 as many rows as the settlement writes (shares + charges + ledger entries + notifications)
-into an unindexed table, straight from the flattrs and people tables. Targets: within 3x of the floor, under 500 MB peak memory.
+into an unindexed table, straight from the flattrs and people tables. Targets: within 3x
+of the floor, under 500 MB peak memory.
 """
 
 from __future__ import annotations

@@ -39,6 +39,11 @@ class OAuthFailed(Exception):
     """The network refused (bad code, replayed code, revoked refresh token...)."""
 
 
+class OAuthUnavailable(OAuthFailed):
+    """The network did not answer (connection error, timeout, a garbled reply): nothing was
+    refused, so a refresh may be tried again later."""
+
+
 @dataclass(frozen=True)
 class Tokens:
     access_token: str
@@ -111,8 +116,10 @@ def x_refresh(settings: Settings, refresh_token: str, now: datetime) -> Tokens:
     try:
         token = handler.refresh_token(X_TOKEN_URL, refresh_token=refresh_token,
                                       auth=handler.auth)
-    except (OAuth2Error, requests.RequestException, ValueError) as exc:
+    except OAuth2Error as exc:
         raise OAuthFailed(f"X refused the refresh token ({type(exc).__name__})") from None
+    except (requests.RequestException, ValueError) as exc:
+        raise OAuthUnavailable(f"X did not answer the refresh ({type(exc).__name__})") from None
     return _x_tokens(token, now)
 
 

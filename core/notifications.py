@@ -22,7 +22,8 @@ KINDS = (
     "wallet_low",
     "escrow_returned",
     "claim_invitation",
-    "announce_flattr",
+    "announce_flattr",  # one per flattr (its dedupe key): folded into the day's post
+    "announce_day",  # "announce my flattrs": at most one post per person per day
 )
 
 
@@ -35,18 +36,21 @@ def enqueue(
     person_id: int | None = None,
     identity: str | None = None,
     payload: dict[str, Any] | None = None,
+    due: datetime | None = None,
 ) -> None:
-    """Add one notification unless one with the same dedupe key exists."""
+    """Add one notification unless one with the same dedupe key exists; it is due at `due`
+    (default: now)."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     session.execute(
         timed(
             "INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status,"
             " attempts, next_attempt_at, created_at)"
-            " VALUES (:key, :kind, :person_id, :identity, :payload, 'pending', 0, :now, :now)"
+            " VALUES (:key, :kind, :person_id, :identity, :payload, 'pending', 0, :due, :now)"
             " ON CONFLICT (dedupe_key) DO NOTHING",
-            "now",
+            "now", "due",
         ),
         {"key": dedupe_key, "kind": kind, "person_id": person_id, "identity": identity,
-         "payload": json.dumps(payload or {}, sort_keys=True), "now": now},
+         "payload": json.dumps(payload or {}, sort_keys=True), "now": now,
+         "due": due or now},
     )

@@ -4,7 +4,13 @@ restraint (opt-outs, per-recipient caps, digests, claim invitations).
 A claim sets status 'sending', bumps `attempts` and pushes `next_attempt_at` to the end of
 the lease: a crashed worker's claims come back when the lease runs out, and `attempts` is
 the fencing token that makes a late finish from a worker that lost its claim a no-op.
-Statuses: pending, sending, sent, failed (gave up), suppressed (never to be sent).
+Statuses: pending, sending, sent, failed (gave up), suppressed (never to be sent), folded
+(an announcement taken into its day's post, whose dedupe key is in `last_error`).
+
+"Announce my flattrs" posts at most once per person per day: each flattr's own row (dedupe
+`announce:<flattr>`) is folded into one `announce_day` row (dedupe
+`announce_day:<person>:<day>`) due when the day is over, which posts the day's flattrs
+together. A flattr folded after its day's post went out joins the next day's post.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from core import notifications
 from core.db import Database
-from core.models import Notification, timed
+from core.models import Notification, UtcDateTime, timed
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(minutes=1)
@@ -36,6 +42,7 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int
     dedupe_key: str
+    created_at: datetime | None = None
 
     @property
     def recipient(self) -> str:
@@ -49,17 +56,17 @@ WHERE id IN (
     WHERE status IN ('pending', 'sending') AND next_attempt_at <= :now
     ORDER BY next_attempt_at, id LIMIT :n{lock}
 )
-RETURNING id, kind, person_id, identity, payload, attempts, dedupe_key
+RETURNING id, kind, person_id, identity, payload, attempts, dedupe_key, created_at
 """
 
 
 def claim_due(db: Database, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
     sql = _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if db.is_postgres else "")
     with db.unit_of_work() as session:
-        rows = session.execute(timed(sql, "now", "until"),
+        rows = session.execute(timed(sql, "now", "until").columns(created_at=UtcDateTime()),
                                {"now": now, "until": now + lease, "n": limit}).all()
     claimed = [Claimed(r.id, r.kind, r.person_id, r.identity, json.loads(r.payload or "{}"),
-                       r.attempts, r.dedupe_key) for r in rows]
+                       r.attempts, r.dedupe_key, r.created_at) for r in rows]
     return sorted(claimed, key=lambda c: c.id)
 
 
@@ -105,6 +112,58 @@ def defer(session: Session, claimed: Claimed, *, until: datetime, reason: str) -
                    " last_error = :reason", {"at": until, "reason": reason[:500]}, "at")
 
 
+# -- announcements: one post per person per day -------------------------------------------
+
+ANNOUNCE_KINDS = ("announce_flattr", "announce_day")
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _open_day(session: Session, person_id: int, day: datetime, *, now: datetime) -> str | None:
+    """The day's post for this person, created if needed, due when the day is over; its
+    dedupe key if it is still waiting (it can take more flattrs), else None. The UPDATE
+    locks the row until this transaction ends, so a worker claiming it sees what we fold."""
+    key = f"announce_day:{person_id}:{day:%Y-%m-%d}"
+    notifications.enqueue(session, "announce_day", key, now=now, person_id=person_id,
+                          payload={"day": f"{day:%Y-%m-%d}"}, due=day + timedelta(days=1))
+    still_open = session.execute(text(
+        "UPDATE notifications SET attempts = attempts"
+        " WHERE dedupe_key = :key AND status = 'pending'"), {"key": key}).rowcount
+    return key if still_open else None
+
+
+def fold_announcements(session: Session, items: list[Claimed], *, now: datetime) -> int:
+    """Fold claimed per-flattr announcements into their day's post (the day each was
+    written); one whose day's post already went out joins today's. Returns how many."""
+    folded = 0
+    for item in items:
+        assert item.kind == "announce_flattr" and item.person_id is not None
+        day = _day_start(item.created_at or now)
+        key = _open_day(session, item.person_id, day, now=now)
+        if key is None and day < _day_start(now):
+            key = _open_day(session, item.person_id, _day_start(now), now=now)
+        if key is None:  # today's post is not waiting either (an opt-out suppressed it)
+            folded += mark_suppressed(session, item, reason="the day's announcement is closed")
+            continue
+        folded += _finish(session, item, "status = 'folded', last_error = :key", {"key": key})
+    return folded
+
+
+def announce_day_data(session: Session, day_key: str) -> dict[str, Any]:
+    """The day's post: the day and the URLs of the flattrs folded into it, oldest first."""
+    rows = session.execute(text(
+        "SELECT payload FROM notifications WHERE kind = 'announce_flattr'"
+        " AND status = 'folded' AND last_error = :key ORDER BY id"), {"key": day_key}).scalars()
+    urls: list[str] = []
+    for payload in rows:
+        url = json.loads(payload or "{}").get("url")
+        if url and url not in urls:
+            urls.append(url)
+    return {"day": day_key.rsplit(":", 1)[1], "urls": urls}
+
+
 # -- restraint ----------------------------------------------------------------------------
 
 
@@ -141,7 +200,7 @@ def deliveries_since(session: Session, claimed: Claimed, since: datetime
            else (n.identity == claimed.identity) & n.person_id.is_(None))
     stamps = session.execute(
         select(n.sent_at).where(n.status == "sent", n.sent_at > since,
-                                n.kind != "announce_flattr", who)
+                                n.kind.not_in(ANNOUNCE_KINDS), who)
         .group_by(n.sent_at).order_by(n.sent_at)).scalars().all()
     return len(stamps), (stamps[0] if stamps else None)
 

@@ -96,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.once:
             try:
                 worker.settle_due()
+                worker.refresh_tokens()
                 worker.poll()
                 worker.notify()
                 worker.expire()

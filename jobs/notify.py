@@ -4,7 +4,10 @@ For each claimed batch, per recipient: opt-outs first (forever), then "never a m
 creator who did not join" (unless the operator enabled claim invitations), then the
 per-recipient daily cap (over it: deferred, not dropped); the recipient's messages in one
 batch go out as one combined message on the first channel of their choice that reaches
-them. No network call happens inside a database transaction.
+them. "Announce my flattrs" posts at most once per person per day: each flattr's
+announcement is folded into the day's post (see core/outbox.py), which goes out, alone,
+from the person's own account once the day is over. No network call happens inside a
+database transaction.
 """
 
 from __future__ import annotations
@@ -38,10 +41,12 @@ class NotifyStats:
     failed: int = 0
     suppressed: int = 0
     deferred: int = 0
+    folded: int = 0  # announcements taken into their day's post
     by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: NotifyStats) -> None:
-        for name in ("claimed", "sent", "retried", "failed", "suppressed", "deferred"):
+        for name in ("claimed", "sent", "retried", "failed", "suppressed", "deferred",
+                     "folded"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for channel, n in other.by_channel.items():
             self.by_channel[channel] += n
@@ -52,7 +57,7 @@ class _Plan:
     """What to do with one recipient's claimed notifications."""
 
     items: tuple[Claimed, ...]
-    action: str  # send | suppress | defer
+    action: str  # send | suppress | defer | fold
     reason: str = ""
     recipient: Recipient | None = None
     channel: Channel | None = None
@@ -72,7 +77,7 @@ class Notifier:
         while True:
             stats = self._one_batch()
             total.add(stats)
-            if stats.claimed < self.batch:
+            if stats.claimed < self.batch and not stats.folded:  # folding may make a day due
                 return total
 
     def daily(self) -> dict[str, int]:
@@ -104,6 +109,9 @@ class Notifier:
     def _plan(self, session: Session, items: tuple[Claimed, ...], now: datetime) -> _Plan:
         first = items[0]
         settings = self.app.settings
+        if first.kind == "announce_flattr":
+            return _Plan(items, "fold")
+        announce = first.kind in outbox.ANNOUNCE_KINDS
         if first.person_id is None:
             if first.kind != "claim_invitation" or not settings.invite_unclaimed_creators:
                 return _Plan(items, "suppress", "the creator has not joined")
@@ -119,20 +127,22 @@ class Notifier:
             subjects = [f"person:{person.id}"] + ([x_account.identity] if x_account else [])
             if outbox.opted_out(session, subjects):
                 return _Plan(items, "suppress", "opted out")
-            recipient = self._person_recipient(session, person, x_account,
-                                               announce=first.kind == "announce_flattr")
-            names = (["announce"] if first.kind == "announce_flattr" else
+            recipient = self._person_recipient(session, person, x_account, announce=announce)
+            names = (["announce"] if announce else
                      [c.strip() for c in person.notify_channels.split(",") if c.strip()])
         channel = next((self.channels[n] for n in names
                         if n in self.channels and self.channels[n].reaches(recipient)), None)
         if channel is None:
             return _Plan(items, "suppress", f"no channel reaches {recipient.key}")
-        if first.kind != "announce_flattr":
+        if not announce:
             cap = settings.notify_max_per_recipient_per_day
             count, oldest = outbox.deliveries_since(session, first, now - outbox.CAP_WINDOW)
             if count >= cap and oldest is not None:
                 return _Plan(items, "defer", f"cap of {cap} a day reached",
                              until=oldest + outbox.CAP_WINDOW + timedelta(seconds=1))
+        if first.kind == "announce_day" and not outbox.announce_day_data(
+                session, first.dedupe_key)["urls"]:
+            return _Plan(items, "suppress", "nothing to announce")
         parts = [self._render(session, item, recipient) for item in items]
         return _Plan(items, "send", recipient=recipient, channel=channel, message=combine(parts))
 
@@ -160,6 +170,8 @@ class Notifier:
                                                int(data["transaction_id"]))
         elif item.kind == "claim_invitation":
             data = outbox.escrow_waiting(session, str(item.identity))
+        elif item.kind == "announce_day":
+            data = outbox.announce_day_data(session, item.dedupe_key)
         return render(item.kind, data, name=recipient.name, currency=self.app.rules.currency)
 
     # -- doing (network first, then one short transaction) ---------------------------------
@@ -174,6 +186,10 @@ class Notifier:
                 result = DeliveryResult(ok=False, retryable=True,
                                         error=f"{type(exc).__name__}: {exc}")
         now = self.app.now()
+        if plan.action == "fold":
+            with self.app.db.unit_of_work() as session:
+                stats.folded += outbox.fold_announcements(session, list(plan.items), now=now)
+            return
         with self.app.db.unit_of_work() as session:
             for item in plan.items:
                 if plan.action == "suppress":
@@ -202,10 +218,12 @@ class Notifier:
 
 
 def _groups(claimed: list[Claimed]) -> list[tuple[Claimed, ...]]:
-    """One group per recipient; each announcement alone (a public post each)."""
+    """One group per recipient; a person's flattr announcements together (to be folded into
+    their day's post); each day's post alone (a public post from the person's account)."""
     groups: dict[str, list[Claimed]] = defaultdict(list)
     for item in claimed:
-        key = f"announce:{item.id}" if item.kind == "announce_flattr" else item.recipient
+        key = (f"fold:{item.recipient}" if item.kind == "announce_flattr" else
+               f"announce_day:{item.id}" if item.kind == "announce_day" else item.recipient)
         groups[key].append(item)
     return [tuple(items) for items in groups.values()]
 

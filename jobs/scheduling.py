@@ -28,6 +28,7 @@ class Intervals:
     notify: float = 10.0
     settle_check: float = 60.0  # catch-up: settles a period the cron missed (or a fast clock)
     expire: float = 3600.0
+    refresh: float = 180.0  # X access tokens live 2 h and are renewed 15 min before expiry
 
 
 def build_scheduler(worker: Worker, intervals: Intervals) -> BackgroundScheduler:
@@ -55,6 +56,8 @@ def build_scheduler(worker: Worker, intervals: Intervals) -> BackgroundScheduler
                       id="expire", next_run_time=now)
     scheduler.add_job(_guard(worker, "daily", worker.daily), every(intervals.expire),
                       id="daily", next_run_time=now)
+    scheduler.add_job(_guard(worker, "refresh", worker.refresh_tokens),
+                      every(intervals.refresh), id="refresh", next_run_time=now)
     return scheduler
 
 

@@ -90,11 +90,34 @@ def _announce(d: dict[str, Any], name: str, cur: str) -> Rendered:
     return Rendered("Flattr", text, text[:SHORT_LIMIT])
 
 
+def _announce_day(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    """The day's flattrs in one post: as many URLs as fit in an X post, then "and N more"."""
+    urls: list[str] = list(d["urls"])
+    day = d["day"]
+    if len(urls) == 1:
+        text = f"I flattred {urls[0]} on {day} #flattr"
+        return Rendered("Flattr", text, text if len(text) <= SHORT_LIMIT else
+                        f"I flattred a creation on {day} #flattr")
+    head = f"I flattred {len(urls)} creations on {day}: "
+    tail = " #flattr"
+    return Rendered("Flattr", head + ", ".join(urls) + tail, _fit(head, urls, tail))
+
+
+def _fit(head: str, urls: list[str], tail: str) -> str:
+    """head + as many urls as fit + "… and N more" + tail, within SHORT_LIMIT."""
+    for shown in range(len(urls), 0, -1):
+        rest = len(urls) - shown
+        text = head + ", ".join(urls[:shown]) + (f" … and {rest} more" if rest else "") + tail
+        if len(text) <= SHORT_LIMIT:
+            return text
+    return (head.rstrip(": ") + tail)[:SHORT_LIMIT]
+
+
 _RENDERERS = {
     "statement": _statement, "month_closed": _month_closed, "new_flattrs": _new_flattrs,
     "needs_reconnect": _needs_reconnect, "wallet_low": _wallet_low,
     "escrow_returned": _escrow_returned, "claim_invitation": _claim_invitation,
-    "announce_flattr": _announce,
+    "announce_flattr": _announce, "announce_day": _announce_day,
 }
 
 

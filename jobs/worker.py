@@ -1,7 +1,8 @@
-"""The worker: the four jobs (poll, settle, notify, expire) plus the daily digest, as plain
-methods. `flattr run` schedules them with APScheduler; `flattr demo` calls the same methods
-from its simulated month. Many workers may run against one PostgreSQL: each job is safe
-to run anywhere at any time (leases, SKIP LOCKED, the settlement's row and lock)."""
+"""The worker: the four jobs (poll, settle, notify, expire) plus the daily digest and the X
+token refresh, as plain methods. `flattr run` schedules them with APScheduler; `flattr demo`
+calls the same methods from its simulated month. Many workers may run against one
+PostgreSQL: each job is safe to run anywhere at any time (leases, SKIP LOCKED, the
+settlement's row and lock, the refresh's claim)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from jobs.channels import (
 )
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
+from jobs.tokens import RefreshSummary, refresh_x_tokens
 
 SETTLE_GRACE = timedelta(minutes=5)
 
@@ -79,6 +81,9 @@ class Worker:
         if app.settings.networks == "sandbox" and not base_url:
             raise ValueError("networks=sandbox needs FLATTR_SANDBOX_URL (or the demo's sandbox)")
         self.networks = Networks(app, base_url if app.settings.networks == "sandbox" else None)
+        # The OAuth calls (token refresh) go where the networks' API calls go.
+        self.oauth_settings = (app.settings.model_copy(update={"sandbox_url": base_url})
+                               if app.settings.networks == "sandbox" else app.settings)
         # Leases are in the app's clock; a fast clock needs proportionally longer leases.
         lease = timedelta(seconds=app.settings.lease_seconds) * lease_scale
         self.poller = Poller(app, self.networks, self.owner, lease=lease, ordered=ordered,
@@ -132,6 +137,15 @@ class Worker:
 
     def daily(self) -> dict[str, int]:
         return self.notifier.daily()
+
+    def refresh_tokens(self) -> RefreshSummary:
+        """Renew X access tokens expiring within the margin (each worker may run it: one
+        claims each account; a refusal marks it needs_reconnect)."""
+        result = refresh_x_tokens(self.app.db, self.oauth_settings, now=self.app.now())
+        if result.refreshed or result.failed or result.deferred:
+            logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
+                       failed=result.failed, raced=result.raced, deferred=result.deferred)
+        return result
 
     # -- lifecycle -------------------------------------------------------------------------
 

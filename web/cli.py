@@ -96,7 +96,7 @@ def _genkey(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from web.tokens import refresh_x_tokens
+    from jobs.tokens import refresh_x_tokens
 
     app = _app()
     try:
@@ -109,7 +109,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
 
 def _reseal(args: argparse.Namespace) -> int:
-    from web.tokens import reseal_all
+    from jobs.tokens import reseal_all
 
     app = _app()
     try:

@@ -54,7 +54,11 @@ def test_the_demo_month_on_each_database(database_url: str, reference: DemoResul
     channels = {m["channel"] for m in result.sandbox_messages}
     assert channels == {"x_dm", "x_mention", "facebook_page_post"}
     announcements = [m for m in result.sandbox_messages if m["channel"] == "x_mention"]
-    assert len(announcements) == sent["announce_flattr"] > 0 and len(ANNOUNCERS) == 1
+    # Restraint: one post a day at most, each the day's flattrs together, within X's limit.
+    assert len(announcements) == sent["announce_day"] > 0 and len(ANNOUNCERS) == 1
+    assert "announce_flattr" not in sent  # folded into the day's posts, never posted alone
+    assert len(announcements) <= 31 < people["erin"]["flattrs"]
+    assert all(len(m["text"]) <= 280 for m in announcements)
 
 
 def test_flattr_demo_command(tmp_path: Path, reference: DemoResult) -> None:

@@ -260,7 +260,8 @@ def test_a_claim_pays_only_escrow_of_things_the_claimer_now_owns(db, rules):
     add_person(db, rules, "carol", now=at(3, month=11))
     with db.unit_of_work() as session:
         carol = people.find_person(session, "carol")
-        late = things.claim(session, rules, carol, "https://unclaimed.example/", now=at(4, month=11))
+        late = things.claim(session, rules, carol, "https://unclaimed.example/",
+                            now=at(4, month=11))
     assert own.released_shares == 0  # never a donor's own share
     assert late.released_shares == 0  # bob registered that thing first, and was paid
     with db.unit_of_work() as session:

@@ -186,7 +186,10 @@ def test_social_channels_deliver_through_the_sandbox(rig: Rig) -> None:
                               person_id=ids[0], payload={"url": "https://example.org/blog/1"})
     worker = rig.worker()
     try:
-        assert worker.notify().sent == 3
+        stats = worker.notify()
+        assert (stats.sent, stats.folded) == (2, 1)  # the announcement waits for its day
+        rig.clock.advance(days=1)
+        assert worker.notify().sent == 1  # the day's post
     finally:
         worker.close()
     sent = {(m["channel"], m.get("sender")) for m in rig.sandbox.sent_messages()}
@@ -244,3 +247,99 @@ def test_email_goes_over_smtp(rig: Rig, smtp_server: socketserver.ThreadingTCPSe
     enqueue(rig, who, "k2")
     down = EmailChannel("127.0.0.1", 1, "flattr@localhost", timeout=1)
     assert Notifier(rig.app, [down]).run_once().retried == 1
+
+
+# -- "announce my flattrs": one post per person per day ------------------------------------
+
+
+def _announce(rig: Rig, person_id: int, flattr_id: int) -> None:
+    url = f"https://creator{flattr_id}.example.org/posts/{flattr_id:04d}-a-longish-title"
+    with rig.app.db.unit_of_work() as session:
+        notifications.enqueue(session, "announce_flattr", f"announce:{flattr_id}",
+                              now=rig.app.now(), person_id=person_id,
+                              payload={"flattr_id": flattr_id, "url": url})
+
+
+def _posts(rig: Rig) -> list[tuple[str, str]]:
+    with rig.app.db.unit_of_work() as session:
+        return [(n.dedupe_key, n.status) for n in session.execute(
+            select(Notification).where(Notification.kind == "announce_day")
+            .order_by(Notification.id)).scalars()]
+
+
+def test_a_days_flattrs_are_announced_in_one_post(rig: Rig) -> None:
+    erin, fred = rig.person("erin"), rig.person("fred")
+    channel = Flaky(name="announce")
+    notifier = Notifier(rig.app, [channel], batch=4)  # smaller than the day: batches spill
+    for flattr in range(1, 11):
+        _announce(rig, erin, flattr)
+        _announce(rig, erin, flattr)  # the dedupe key: once per flattr
+        rig.clock.advance(minutes=30)
+        notifier.run_once()
+    _announce(rig, fred, 99)
+    stats = notifier.run_once()
+    assert channel.sent == []  # nothing before the day is over
+    rig.clock.advance(days=1)
+    stats = notifier.run_once()
+    assert stats.sent == 2 and len(channel.sent) == 2  # one post each for erin and fred
+    day = f"{rig.app.now() - timedelta(days=1):%Y-%m-%d}"
+    assert sorted(_posts(rig)) == [(f"announce_day:{erin}:{day}", "sent"),
+                                   (f"announce_day:{fred}:{day}", "sent")]
+    with rig.app.db.unit_of_work() as session:
+        folded = session.execute(select(Notification.status).where(
+            Notification.kind == "announce_flattr")).scalars().all()
+    assert sorted(folded) == ["folded"] * 11
+    assert notifier.run_once().claimed == 0 and len(channel.sent) == 2
+
+
+def test_the_days_post_fits_an_x_post_and_names_the_rest(rig: Rig) -> None:
+    erin = rig.person("erin")
+    for flattr in range(1, 8):
+        _announce(rig, erin, flattr)
+    messages: list[Rendered] = []
+
+    class Keep(Flaky):
+        def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
+            messages.append(message)
+            return super().send(recipient, message)
+
+    notifier = Notifier(rig.app, [Keep(name="announce")])
+    notifier.run_once()
+    rig.clock.advance(days=1)
+    assert notifier.run_once().sent == 1
+    [post] = messages
+    assert post.short.startswith("I flattred 7 creations on ") and len(post.short) <= 280
+    assert " and " in post.short and post.short.endswith("more #flattr")
+    shown = post.short.count("https://")
+    assert 0 < shown < 7 and f"and {7 - shown} more" in post.short
+    assert post.text.count("https://") == 7  # the full text (log, e-mail) lists them all
+
+
+def test_a_flattr_folded_after_its_days_post_joins_the_next_day(rig: Rig) -> None:
+    erin = rig.person("erin")
+    channel = Flaky(name="announce")
+    notifier = Notifier(rig.app, [channel])
+    _announce(rig, erin, 1)
+    notifier.run_once()
+    rig.clock.advance(hours=23, minutes=59)
+    _announce(rig, erin, 2)  # written on the first day, not yet folded
+    rig.clock.advance(minutes=2)
+    first = notifier.run_once()  # the first day's post goes out, the late one is folded
+    assert first.sent == 1 and len(channel.sent) == 1
+    assert "creator1" in channel.sent[0] and "creator2" not in channel.sent[0]
+    rig.clock.advance(days=1)
+    assert notifier.run_once().sent == 1  # the second day's post carries it
+    assert "creator2" in channel.sent[1] and len(_posts(rig)) == 2
+
+
+def test_an_opted_out_person_is_never_announced(rig: Rig) -> None:
+    erin = rig.person("erin")
+    channel = Flaky(name="announce")
+    notifier = Notifier(rig.app, [channel])
+    _announce(rig, erin, 1)
+    notifier.run_once()
+    with rig.app.db.unit_of_work() as session:
+        outbox.opt_out(session, f"person:{erin}", now=rig.app.now())
+    rig.clock.advance(days=1)
+    notifier.run_once()
+    assert channel.sent == [] and [s for _, s in _posts(rig)] == ["suppressed"]

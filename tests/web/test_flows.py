@@ -12,10 +12,10 @@ from sqlalchemy import select
 from core import accounts
 from core.models import Flattr, Person, SocialAccount
 from jobs.app import App
+from jobs.tokens import refresh_x_tokens
 from tests.web.conftest import ALICE_FB, ALICE_X, BOB_X, PASSWORD
 from tests.web.flow import close_october, poll, push_webhooks
 from tests.web.helpers import connect, csrf_of, sign_up
-from web.tokens import refresh_x_tokens
 
 
 def _flattrs(app: App) -> list[Flattr]:

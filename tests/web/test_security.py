@@ -121,7 +121,7 @@ def test_tokens_are_unreadable_without_the_key(client: FlaskClient, app: App) ->
 
 
 def test_key_rotation_keeps_old_tokens_readable(client: FlaskClient, app: App) -> None:
-    from web.tokens import reseal_all
+    from jobs.tokens import reseal_all
 
     connect(client, sign_up(client, "alice"), "x", ALICE_X)
     old_sealed = _accounts(app)[0].token_ciphertext
@@ -138,7 +138,7 @@ def test_key_rotation_keeps_old_tokens_readable(client: FlaskClient, app: App) -
 
 def test_no_secret_in_any_log_line(client: FlaskClient, app: App, sandbox, clock,  # type: ignore[no-untyped-def]
                                    caplog: pytest.LogCaptureFixture) -> None:
-    from web.tokens import refresh_x_tokens
+    from jobs.tokens import refresh_x_tokens
 
     caplog.set_level(logging.DEBUG)
     csrf = sign_up(client, "alice")

@@ -1,0 +1,106 @@
+"""The worker's `refresh` job: X access tokens renewed before they expire, against the
+sandbox's rotating refresh tokens; a refusal asks the person to reconnect; two workers
+never spend the same refresh token twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bots.sandbox.oauth import X_ACCESS_LIFETIME
+from core import accounts
+from core.accounts import link_account
+from core.models import Notification, SocialAccount
+from jobs.tokens import refresh_x_tokens
+from tests.jobs.conftest import Rig
+
+SCOPES = ("tweet.read", "users.read", "like.read", "tweet.write", "offline.access")
+
+
+def _connected(rig: Rig) -> tuple[int, str]:
+    """An X account connected as the web flow leaves it: access and refresh tokens sealed,
+    the access token's expiry stored. Returns (account id, refresh token)."""
+    spec = rig.scenario["people"][0]["x"]
+    world = rig.sandbox.world
+    grant = world.issue_token("x", str(spec["user_id"]), scopes=SCOPES,
+                              lifetime=X_ACCESS_LIFETIME)
+    refresh = "xr-test-refresh-token"
+    world.refresh_tokens[refresh] = grant
+    person = rig.person("alice")
+    with rig.app.db.unit_of_work() as session:
+        account = link_account(session, rig.app.settings, person_id=person, network="x",
+                               external_user_id=str(spec["user_id"]), token=grant.token,
+                               now=rig.app.now(), handle=spec.get("username"))
+        account.refresh_ciphertext = accounts.seal_token(rig.app.settings, refresh)
+        account.token_expires_at = rig.app.now() + X_ACCESS_LIFETIME
+        session.flush()
+        return account.id, refresh
+
+
+def _account(rig: Rig, account_id: int) -> SocialAccount:
+    with rig.app.db.unit_of_work() as session:
+        row = session.get(SocialAccount, account_id)
+        session.expunge(row)
+        return row
+
+
+def test_a_worker_tick_refreshes_an_expiring_token(rig: Rig) -> None:
+    account_id, old_refresh = _connected(rig)
+    worker = rig.worker()
+    try:
+        assert worker.refresh_tokens().refreshed == 0  # two hours left: nothing to do
+        rig.clock.advance(hours=1, minutes=50)
+        before = _account(rig, account_id)
+        result = worker.refresh_tokens()
+        assert (result.refreshed, result.failed, result.raced) == (1, 0, 0)
+        after = _account(rig, account_id)
+        assert after.status == "active" and after.last_error is None
+        assert after.token_expires_at == rig.app.now() + X_ACCESS_LIFETIME
+        new_access = accounts.open_token(rig.app.settings, after.token_ciphertext)
+        assert new_access != accounts.open_token(rig.app.settings, before.token_ciphertext)
+        new_refresh = accounts.open_token(rig.app.settings, after.refresh_ciphertext)
+        assert new_refresh != old_refresh and new_refresh in rig.sandbox.world.refresh_tokens
+        assert old_refresh not in rig.sandbox.world.refresh_tokens  # rotated: spent
+        assert worker.refresh_tokens().refreshed == 0  # fresh again: idempotent
+        rig.clock.advance(minutes=30)  # past the old token's expiry: the new one works
+        assert rig.sandbox.world.grant_for(new_access, "x") is not None
+    finally:
+        worker.close()
+
+
+def test_a_refused_refresh_marks_the_account_needs_reconnect(rig: Rig) -> None:
+    account_id, _ = _connected(rig)
+    rig.sandbox.world.refresh_tokens.clear()  # the person revoked the app on X
+    rig.clock.advance(hours=2)
+    worker = rig.worker()
+    try:
+        result = worker.refresh_tokens()
+        assert (result.refreshed, result.failed) == (0, 1)
+        assert worker.refresh_tokens().failed == 0  # no longer active: not tried again
+    finally:
+        worker.close()
+    account = _account(rig, account_id)
+    assert account.status == accounts.STATUS_RECONNECT and account.last_error
+    with rig.app.db.unit_of_work() as session:
+        kinds = [n.kind for n in session.execute(select(Notification)).scalars()]
+    assert kinds == ["needs_reconnect"]
+
+
+def test_an_account_claimed_by_one_worker_is_left_to_it(rig: Rig) -> None:
+    account_id, old_refresh = _connected(rig)
+    rig.clock.advance(hours=1, minutes=50)
+    now = rig.app.now()
+    # The claim moves the expiry past the margin: a second worker sees nothing due.
+    from jobs import tokens
+
+    expires = _account(rig, account_id).token_expires_at
+    assert tokens._claim(rig.app.db, account_id,
+                         _account(rig, account_id).refresh_ciphertext, expires,
+                         now + tokens.REFRESH_MARGIN + tokens.CLAIM_LEASE)
+    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
+    assert old_refresh in rig.sandbox.world.refresh_tokens  # nobody spent it
+    # A claim whose worker died lapses: the account is due again after the lease.
+    later = now + tokens.CLAIM_LEASE + timedelta(seconds=1)
+    rig.clock.set(later)
+    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1
