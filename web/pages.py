@@ -96,8 +96,8 @@ def announce() -> ResponseReturnValue:
     person = _me()
     person.announce_flattrs = request.form.get("announce") == "on"
     db_session().merge(person)
-    flash("Your flattrs will be announced from your own account." if person.announce_flattrs
-          else "Your flattrs will not be announced.", "ok")
+    flash("Your flattrs will be announced from your own account, in one post a day."
+          if person.announce_flattrs else "Your flattrs will not be announced.", "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
