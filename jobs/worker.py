@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bots.base import LinkedAccount
+from config import ConfigError
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
@@ -79,7 +80,8 @@ class Worker:
         self.owner = owner or worker_id()
         base_url = api_base_url or app.settings.sandbox_url
         if app.settings.networks == "sandbox" and not base_url:
-            raise ValueError("networks=sandbox needs FLATTR_SANDBOX_URL (or the demo's sandbox)")
+            raise ConfigError(["FLATTR_SANDBOX_URL: needed when FLATTR_NETWORKS=sandbox"
+                               " (start the emulated networks with `flattr sandbox`)"])
         self.networks = Networks(app, base_url if app.settings.networks == "sandbox" else None)
         # The OAuth calls (token refresh) go where the networks' API calls go.
         self.oauth_settings = (app.settings.model_copy(update={"sandbox_url": base_url})
