@@ -12,7 +12,8 @@ from sqlalchemy.exc import OperationalError
 
 from config import ConfigError
 from core.errors import UserError
-from jobs import cli_money
+from jobs import cli_bots, cli_money, cli_worker
+from web import cli as web_cli
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 3
@@ -26,23 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--now", metavar="ISO8601",
         help="act as if the current time were this (replays, demos and tests)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    cli_money.register(subparsers)
-    for module_name in ("jobs.cli_bots", "jobs.cli_worker", "web.cli"):
-        _register_optional(module_name, subparsers)
+    for group in (cli_money, cli_bots, cli_worker, web_cli):
+        group.register(subparsers)
     return parser
-
-
-def _register_optional(module_name: str, subparsers: argparse._SubParsersAction) -> None:
-    # Command groups of other parts register themselves when present.
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    module.register(subparsers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
