@@ -48,21 +48,29 @@ class FlattrOutcome:
 
 def record_activities(session: Session, rules: Rules, person_id: int,
                       activities: Iterable[Activity], *, now: datetime) -> list[FlattrOutcome]:
-    """Each activity in its own savepoint, so a race lost on one unique row costs only it."""
+    """A batch in a fixed number of statements (core.ingest), with record_activity's rules."""
+    from core.ingest import record_batch
+
+    return record_batch(session, rules, person_id, activities, now=now)
+
+
+def record_each(session: Session, rules: Rules, person_id: int,
+                activities: Iterable[Activity], *, now: datetime) -> list[FlattrOutcome]:
+    """The reference path: each activity in its own savepoint (a lost race costs only it)."""
     outcomes = []
     for activity in activities:
         try:
             with session.begin_nested():
                 outcomes.append(record_activity(session, rules, person_id, activity, now=now))
         except IntegrityError:
-            outcomes.append(FlattrOutcome("duplicate", "recorded concurrently by another worker"))
+            outcomes.append(concurrent_duplicate())
     return outcomes
 
 
 def record_activity(session: Session, rules: Rules, person_id: int, activity: Activity, *,
                     now: datetime) -> FlattrOutcome:
     if _seen(session, activity.key):
-        return FlattrOutcome("duplicate", f"activity {activity.key} was already recorded")
+        return duplicate(activity.key)
     period = open_period(session, min(activity.occurred_at, now))
     thing = resolve_target(session, activity.targets, now=now)
     outcome = _decide(session, rules, person_id, thing, period, activity, now)
@@ -105,31 +113,24 @@ def open_period(session: Session, moment: datetime) -> str:
 def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None, period: str,
             activity: Activity, now: datetime) -> FlattrOutcome:
     if thing is None:
-        return FlattrOutcome("no_target", "the activity points at nothing that can be flattred")
+        return no_target()
     if _is_own(session, person_id, thing):
-        return FlattrOutcome("own", f"{thing.url} is your own", thing_url=thing.url)
+        return own(thing.url)
     wallet = wallet_balance(session, person_id)
     if wallet < rules.min_monthly_budget:
         notifications.enqueue(session, "wallet_low", f"wallet_low:{person_id}:{period}",
                               now=now, person_id=person_id,
                               payload={"period": period, "wallet_cents": wallet})
-        return FlattrOutcome(
-            "no_means",
-            f"wallet holds {format_cents(wallet)} {rules.currency}, below the minimum budget of "
-            f"{format_cents(rules.min_monthly_budget)} {rules.currency}: top up to flattr",
-            thing_url=thing.url, period=period,
-        )
+        return wallet_too_low(rules, wallet, thing.url, period)
     if budget_for(session, person_id, period) is None:
-        return FlattrOutcome("no_means", f"no budget was set for {period} yet",
-                             thing_url=thing.url, period=period)
+        return no_budget(thing.url, period)
     flattr_id = None
     for _ in range(3):  # a period may close between choosing it and writing the flattr
         existing = session.execute(select(Flattr.id).where(
             Flattr.person_id == person_id, Flattr.thing_id == thing.id, Flattr.period == period,
         )).scalar_one_or_none()
         if existing is not None:
-            return FlattrOutcome("already", f"{thing.url} was already flattred in {period}",
-                                 thing_url=thing.url, period=period)
+            return already(thing.url, period)
         flattr_id = session.execute(_INSERT_FLATTR, {
             "person": person_id, "thing": thing.id, "p": period, "source": activity.network,
             "at": activity.occurred_at,
@@ -145,8 +146,48 @@ def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None,
         notifications.enqueue(session, "announce_flattr", f"announce:{flattr_id}", now=now,
                               person_id=person_id,
                               payload={"flattr_id": flattr_id, "url": thing.url})
-    return FlattrOutcome(FLATTRED, f"flattred {thing.url} in {period}", flattr_id=flattr_id,
-                         thing_url=thing.url, period=period)
+    return flattred(flattr_id, thing.url, period)
+
+
+# The outcomes, worded once for both paths.
+def duplicate(key: str) -> FlattrOutcome:
+    return FlattrOutcome("duplicate", f"activity {key} was already recorded")
+
+
+def concurrent_duplicate() -> FlattrOutcome:
+    return FlattrOutcome("duplicate", "recorded concurrently by another worker")
+
+
+def no_target() -> FlattrOutcome:
+    return FlattrOutcome("no_target", "the activity points at nothing that can be flattred")
+
+
+def own(url: str) -> FlattrOutcome:
+    return FlattrOutcome("own", f"{url} is your own", thing_url=url)
+
+
+def wallet_too_low(rules: Rules, wallet: int, url: str, period: str) -> FlattrOutcome:
+    return FlattrOutcome(
+        "no_means",
+        f"wallet holds {format_cents(wallet)} {rules.currency}, below the minimum budget of "
+        f"{format_cents(rules.min_monthly_budget)} {rules.currency}: top up to flattr",
+        thing_url=url, period=period,
+    )
+
+
+def no_budget(url: str, period: str) -> FlattrOutcome:
+    return FlattrOutcome("no_means", f"no budget was set for {period} yet",
+                         thing_url=url, period=period)
+
+
+def already(url: str, period: str) -> FlattrOutcome:
+    return FlattrOutcome("already", f"{url} was already flattred in {period}",
+                         thing_url=url, period=period)
+
+
+def flattred(flattr_id: int, url: str, period: str) -> FlattrOutcome:
+    return FlattrOutcome(FLATTRED, f"flattred {url} in {period}", flattr_id=flattr_id,
+                         thing_url=url, period=period)
 
 
 # Guarded so that no flattr lands in a period whose settlement has begun.

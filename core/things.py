@@ -85,6 +85,17 @@ def _canonical(target: Target) -> Target:
         return replace(target, url=None)
 
 
+def canonical_targets(targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    """The targets as resolve_target sees them (for a caller resolving a batch itself)."""
+    return tuple(_canonical(t) for t in targets)
+
+
+def longest_prefix_claimer(prefixes: dict[str, int], canonical_url: str) -> int | None:
+    """prefix_claimer over claims already loaded ({prefix: person id})."""
+    matches = [value for value in prefixes if canonical_url.startswith(value)]
+    return prefixes[max(matches, key=len)] if matches else None
+
+
 def prefix_claimer(session: Session, canonical_url: str) -> int | None:
     return session.execute(
         select(Claim.person_id)

@@ -17,6 +17,8 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
+
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
 from jobs import logs
@@ -137,14 +139,26 @@ class Poller:
     def _store(self, account: LeasedAccount, result: FetchResult, stats: PollStats) -> None:
         activities = list(result.activities)
         if account.network == "facebook":
-            wanted = {FACEBOOK_ACTIONS[t] for t in self.app.settings.facebook_triggers}
+            # The deployment's triggers, narrowed by what the person chose for the account.
+            chosen = set(self.app.settings.facebook_triggers)
+            if account.triggers is not None:
+                chosen &= account.triggers
+            wanted = {FACEBOOK_ACTIONS[t] for t in chosen}
             activities = [a for a in activities if a.action in wanted]
         now = self.app.now()
-        with self.app.db.unit_of_work() as session:
-            outcome = store_poll(session, self.app.rules, account, now=now,
-                                 activities=activities, cursor=result.cursor,
-                                 next_poll_at=result.next_poll_at, status=result.status,
-                                 error=result.error)
+        try:
+            with self.app.db.unit_of_work() as session:
+                outcome = store_poll(session, self.app.rules, account, now=now,
+                                     activities=activities, cursor=result.cursor,
+                                     next_poll_at=result.next_poll_at, status=result.status,
+                                     error=result.error)
+        except DBAPIError as exc:
+            # A deadlock or a lost connection: nothing was stored, the cursor did not move;
+            # the lease lapses and the next poll reads the same activities again.
+            stats.errors += 1
+            logs.event("poll.store_failed", account=account.id,
+                       error=str(exc.orig).strip().splitlines()[0][:200])
+            return
         stats.polled += 1
         stats.requests += result.requests
         stats.statuses[result.status] = stats.statuses.get(result.status, 0) + 1
