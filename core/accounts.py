@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import crypto, notifications
 from core.activity import Activity
-from core.db import Database
+from core.db import Database, rows_affected
 from core.errors import UserError
 from core.flattring import FlattrOutcome, record_activities
 from core.models import SocialAccount, timed
@@ -144,7 +144,7 @@ def release_leases(db: Database, owner: str, *, now: datetime,
             return 0
         sql += " AND id IN (" + ", ".join(str(int(i)) for i in ids) + ")"
     with db.unit_of_work() as session:
-        return session.execute(timed(sql, "now"), params).rowcount
+        return rows_affected(session.execute(timed(sql, "now"), params))
 
 
 # -- storing a poll -----------------------------------------------------------------------
@@ -166,7 +166,7 @@ def store_poll(session: Session, rules: Rules, account: LeasedAccount, *, now: d
     """One transaction (the caller's unit of work): fence on the lease, then the cursor,
     the schedule, the activities and their flattrs. A lost lease writes nothing."""
     reconnect = status == STATUS_RECONNECT
-    fenced = session.execute(
+    fenced = rows_affected(session.execute(
         timed("UPDATE social_accounts SET cursor = :cursor, next_poll_at = :next,"
               " last_polled_at = :now, last_error = :error, status = :status,"
               " lease_owner = NULL, lease_until = NULL,"
@@ -175,7 +175,7 @@ def store_poll(session: Session, rules: Rules, account: LeasedAccount, *, now: d
         {"cursor": json.dumps(cursor, sort_keys=True), "next": next_poll_at, "now": now,
          "error": (error or None) and error[:500], "id": account.id, "owner": account.lease_owner,
          "status": STATUS_RECONNECT if reconnect else STATUS_ACTIVE, "found": len(activities)},
-    ).rowcount
+    ))
     if not fenced:
         return PollOutcome(stored=False)
     if reconnect:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -94,3 +94,8 @@ def _build_engine(url: str, options: dict[str, Any]) -> Engine:
 def ping(database: Database) -> None:
     with database.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def rows_affected(result: Result[Any]) -> int:
+    """The row count of an UPDATE, DELETE or INSERT (execute() is typed as a plain Result)."""
+    return cast("CursorResult[Any]", result).rowcount

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core import ledger
+from core.db import rows_affected
 from core.models import timed
 from core.settlement_sql import RETURN_EXPIRED_SQL, RETURN_LEDGER_SQL
 
@@ -24,7 +25,8 @@ def return_expired(session: Session, *, now: datetime) -> ExpiryResult:
     """One balanced transaction returning every expired escrowed share; idempotent (a share
     leaves the escrow state in the same transaction)."""
     txn = ledger.open_transaction(session, "return", now=now)
-    returned = session.execute(timed(RETURN_EXPIRED_SQL, "now"), {"txn": txn, "now": now}).rowcount
+    returned = rows_affected(
+        session.execute(timed(RETURN_EXPIRED_SQL, "now"), {"txn": txn, "now": now}))
     if not returned:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
         return ExpiryResult(0, 0, 0)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import notifications
 from core.activity import Activity, Target
+from core.db import rows_affected
 from core.models import (
     ActivityRecord,
     Flattr,
@@ -217,10 +218,10 @@ def _is_own(session: Session, person_id: int, thing: Thing) -> bool:
 
 def withdraw(session: Session, person_id: int, flattr_id: int, *, now: datetime) -> bool:
     """Take back a flattr before its period starts closing; True when it was withdrawn."""
-    withdrawn = session.execute(
+    withdrawn = rows_affected(session.execute(
         timed("UPDATE flattrs SET withdrawn_at = :now WHERE id = :id AND person_id = :person"
               " AND withdrawn_at IS NULL AND NOT EXISTS"
               " (SELECT 1 FROM settlements WHERE settlements.period = flattrs.period)", "now"),
         {"now": now, "id": flattr_id, "person": person_id},
-    ).rowcount
+    ))
     return bool(withdrawn)

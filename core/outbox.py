@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core import notifications
-from core.db import Database
+from core.db import Database, rows_affected
 from core.models import Notification, UtcDateTime, timed
 
 MAX_ATTEMPTS = 8
@@ -80,7 +80,7 @@ def _finish(session: Session, claimed: Claimed, assignments: str, params: dict[s
     sql = (f"UPDATE notifications SET {assignments}"
            " WHERE id = :id AND status = 'sending' AND attempts = :attempts")
     params = {"id": claimed.id, "attempts": claimed.attempts, **params}
-    return bool(session.execute(timed(sql, *times), params).rowcount)
+    return bool(rows_affected(session.execute(timed(sql, *times), params)))
 
 
 def mark_sent(session: Session, claimed: Claimed, *, now: datetime,
@@ -128,9 +128,9 @@ def _open_day(session: Session, person_id: int, day: datetime, *, now: datetime)
     key = f"announce_day:{person_id}:{day:%Y-%m-%d}"
     notifications.enqueue(session, "announce_day", key, now=now, person_id=person_id,
                           payload={"day": f"{day:%Y-%m-%d}"}, due=day + timedelta(days=1))
-    still_open = session.execute(text(
+    still_open = rows_affected(session.execute(text(
         "UPDATE notifications SET attempts = attempts"
-        " WHERE dedupe_key = :key AND status = 'pending'"), {"key": key}).rowcount
+        " WHERE dedupe_key = :key AND status = 'pending'"), {"key": key}))
     return key if still_open else None
 
 
@@ -181,13 +181,14 @@ def opt_out(session: Session, subject: str, *, now: datetime) -> int:
     is still waiting for it. Returns how many waiting notifications were suppressed."""
     session.execute(timed("INSERT INTO opt_outs (subject, created_at) VALUES (:s, :now)"
                           " ON CONFLICT (subject) DO NOTHING", "now"), {"s": subject, "now": now})
+    params: dict[str, object]
     if subject.startswith("person:") and subject[7:].isdigit():
         match, params = "person_id = :pid", {"pid": int(subject[7:])}
     else:
         match, params = "identity = :identity", {"identity": subject}
-    return session.execute(text(
+    return rows_affected(session.execute(text(
         "UPDATE notifications SET status = 'suppressed', last_error = 'opted out'"
-        f" WHERE status IN ('pending', 'sending') AND {match}"), params).rowcount
+        f" WHERE status IN ('pending', 'sending') AND {match}"), params))
 
 
 def deliveries_since(session: Session, claimed: Claimed, since: datetime
@@ -228,7 +229,7 @@ def enqueue_claim_invitations(session: Session, *, now: datetime, window_days: i
     """At most one invitation per identity per claim window, only for identities with money
     waiting in escrow, that nobody claimed and that never opted out. The caller checks that
     the operator enabled invitations."""
-    return session.execute(timed("""
+    return rows_affected(session.execute(timed("""
         INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status,
                                    attempts, next_attempt_at, created_at)
         SELECT 'claim_invitation:' || s.identity || ':' || CAST(:day AS TEXT),
@@ -242,7 +243,7 @@ def enqueue_claim_invitations(session: Session, *, now: datetime, window_days: i
         GROUP BY s.identity
         ON CONFLICT (dedupe_key) DO NOTHING""", "now", "window_start"),
         {"now": now, "day": f"{now:%Y-%m-%d}",
-         "window_start": now - timedelta(days=window_days)}).rowcount
+         "window_start": now - timedelta(days=window_days)}))
 
 
 def depth(session: Session, *, now: datetime) -> dict[str, int]:

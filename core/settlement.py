@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from core import ledger
-from core.db import Database
+from core.db import Database, rows_affected
 from core.errors import PeriodNotOver
 from core.models import Settlement, timed
 from core.periods import claim_deadline, parse_period, period_end, period_index
@@ -144,7 +144,7 @@ def _release_late_claims(session: Session, rules: Rules, period: str, now: datet
                                   period=period)
     released = session.execute(timed(RELEASE_LATE_CLAIMS_SQL, "now"),
                                {"txn": txn, "p": period, "bps": rules.fee_bps, "now": now})
-    if released.rowcount:
+    if rows_affected(released):
         session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
     else:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
@@ -195,7 +195,8 @@ class _AdvisoryLock:
     where the stage transactions serialise anyway."""
 
     def __init__(self, db: Database, key: int):
-        self._db, self._key, self._connection = db, key, None
+        self._db, self._key = db, key
+        self._connection: Connection | None = None
 
     def acquire(self) -> bool:
         if not self._db.is_postgres:

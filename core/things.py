@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import ledger
 from core.activity import Target
+from core.db import rows_affected
 from core.errors import AlreadyClaimed, UnknownThing
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
@@ -158,15 +159,16 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
         except IntegrityError:
             raise AlreadyClaimed(f"{value} was claimed by someone else just now") from None
 
+    params: dict[str, object]
     if kind == "identity":
         match, params = "identity = :value", {"value": value}
     else:  # things held as url:<canonical url> under the prefix
         match = "SUBSTR(identity, 1, :n) = :value"
         params = {"value": url_identity(value), "n": len(url_identity(value))}
-    things = session.execute(
+    things = rows_affected(session.execute(
         text(f"UPDATE things SET owner_id = :person WHERE owner_id IS NULL AND {match}"),
         {"person": person.id, **params},
-    ).rowcount
+    ))
     withdraw_own_flattrs(session, person.id, now=now)
     released, cents = release_owned_escrow(session, rules, person.id, match, params, now)
     return ClaimResult(kind, value, things, cents, released)
@@ -183,14 +185,14 @@ def _serialise_ownership(session: Session) -> None:
 
 def withdraw_own_flattrs(session: Session, person_id: int, *, now: datetime) -> int:
     """A creator who gains a thing they flattred this month no longer flattrs their own."""
-    return session.execute(
+    return rows_affected(session.execute(
         timed("UPDATE flattrs SET withdrawn_at = :now WHERE person_id = :person"
               " AND withdrawn_at IS NULL"
               " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
               " AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.period = flattrs.period)",
               "now"),
         {"person": person_id, "now": now},
-    ).rowcount
+    ))
 
 
 def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) -> None:
@@ -210,7 +212,7 @@ def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: 
     """Pay a creator the escrow of things they now own (among those `match` selects, for the
     index), in periods whose settlement has posted it; never a donor's own share."""
     txn = ledger.open_transaction(session, "release", now=now)
-    released = session.execute(
+    released = rows_affected(session.execute(
         timed("UPDATE shares SET state = 'released', creator_id = :person,"
               " fee_cents = share_cents * :bps / 10000, resolution_txn_id = :txn"
               f" WHERE state = 'escrow' AND escrow_until > :now AND {match}"
@@ -218,7 +220,7 @@ def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: 
               " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
               f" AND {POSTED_PERIODS}", "now"),
         {"person": person_id, "bps": rules.fee_bps, "txn": txn, "now": now, **params},
-    ).rowcount
+    ))
     if not released:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
         return 0, 0
