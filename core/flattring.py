@@ -7,27 +7,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import notifications
 from core.activity import Activity, Target
 from core.db import rows_affected
 from core.models import (
-    ActivityRecord,
-    Flattr,
     Person,
     Settlement,
-    SocialAccount,
-    Thing,
     timed,
 )
 from core.money import format_cents
-from core.people import budget_for, wallet_balance
-from core.periods import next_period, period_end, period_of
+from core.periods import next_period, period_of
 from core.rules import Rules
-from core.things import resolve_target
 from core.urls import canonicalize, url_identity
 
 FLATTRED = "flattred"
@@ -49,39 +41,12 @@ class FlattrOutcome:
 
 def record_activities(session: Session, rules: Rules, person_id: int,
                       activities: Iterable[Activity], *, now: datetime) -> list[FlattrOutcome]:
-    """A batch in a fixed number of statements (core.ingest), with record_activity's rules."""
+    """Record a batch of one person's activities in order, in a fixed number of statements
+    (core.ingest). tests/integration/reference_flattring.py states the same rules one
+    activity at a time, and the tests hold the two to each other."""
     from core.ingest import record_batch
 
     return record_batch(session, rules, person_id, activities, now=now)
-
-
-def record_each(session: Session, rules: Rules, person_id: int,
-                activities: Iterable[Activity], *, now: datetime) -> list[FlattrOutcome]:
-    """The reference path: each activity in its own savepoint (a lost race costs only it)."""
-    outcomes = []
-    for activity in activities:
-        try:
-            with session.begin_nested():
-                outcomes.append(record_activity(session, rules, person_id, activity, now=now))
-        except IntegrityError:
-            outcomes.append(concurrent_duplicate())
-    return outcomes
-
-
-def record_activity(session: Session, rules: Rules, person_id: int, activity: Activity, *,
-                    now: datetime) -> FlattrOutcome:
-    if _seen(session, activity.key):
-        return duplicate(activity.key)
-    period = open_period(session, min(activity.occurred_at, now))
-    thing = resolve_target(session, activity.targets, now=now)
-    outcome = _decide(session, rules, person_id, thing, period, activity, now)
-    session.execute(insert(ActivityRecord).values(
-        key=activity.key, network=activity.network, action=activity.action,
-        person_id=person_id, occurred_at=activity.occurred_at,
-        thing_id=thing.id if thing else None, flattr_id=outcome.flattr_id,
-        outcome=outcome.outcome, created_at=now,
-    ))
-    return outcome
 
 
 def flattr_url(session: Session, rules: Rules, person: Person, url: str, *, at: datetime,
@@ -109,45 +74,6 @@ def open_period(session: Session, moment: datetime) -> str:
     while period in closed:
         period = next_period(period)
     return period
-
-
-def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None, period: str,
-            activity: Activity, now: datetime) -> FlattrOutcome:
-    if thing is None:
-        return no_target()
-    if _is_own(session, person_id, thing):
-        return own(thing.url)
-    wallet = wallet_balance(session, person_id)
-    if wallet < rules.min_monthly_budget:
-        notifications.enqueue(session, "wallet_low", f"wallet_low:{person_id}:{period}",
-                              now=now, person_id=person_id,
-                              payload={"period": period, "wallet_cents": wallet})
-        return wallet_too_low(rules, wallet, thing.url, period)
-    if budget_for(session, person_id, period) is None:
-        return no_budget(thing.url, period)
-    flattr_id = None
-    for _ in range(3):  # a period may close between choosing it and writing the flattr
-        existing = session.execute(select(Flattr.id).where(
-            Flattr.person_id == person_id, Flattr.thing_id == thing.id, Flattr.period == period,
-        )).scalar_one_or_none()
-        if existing is not None:
-            return already(thing.url, period)
-        flattr_id = session.execute(_INSERT_FLATTR, {
-            "person": person_id, "thing": thing.id, "p": period, "source": activity.network,
-            "at": activity.occurred_at,
-        }).scalar_one_or_none()
-        if flattr_id is not None:
-            break
-        period = open_period(session, period_end(period))
-    if flattr_id is None:
-        raise RuntimeError(f"no open period found for a flattr after {period}")
-    announce = session.execute(
-        select(Person.announce_flattrs).where(Person.id == person_id)).scalar_one()
-    if announce and activity.network != "web":
-        notifications.enqueue(session, "announce_flattr", f"announce:{flattr_id}", now=now,
-                              person_id=person_id,
-                              payload={"flattr_id": flattr_id, "url": thing.url})
-    return flattred(flattr_id, thing.url, period)
 
 
 # The outcomes, worded once for both paths.
@@ -189,31 +115,6 @@ def already(url: str, period: str) -> FlattrOutcome:
 def flattred(flattr_id: int, url: str, period: str) -> FlattrOutcome:
     return FlattrOutcome(FLATTRED, f"flattred {url} in {period}", flattr_id=flattr_id,
                          thing_url=url, period=period)
-
-
-# Guarded so that no flattr lands in a period whose settlement has begun.
-_INSERT_FLATTR = timed(
-    "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at)"
-    " SELECT :person, :thing, CAST(:p AS VARCHAR(7)), CAST(:source AS VARCHAR(16)), :at"
-    " WHERE NOT EXISTS (SELECT 1 FROM settlements WHERE period = :p)"
-    " RETURNING id",
-    "at",
-)
-
-
-def _seen(session: Session, key: str) -> bool:
-    return session.execute(
-        select(ActivityRecord.id).where(ActivityRecord.key == key)).first() is not None
-
-
-def _is_own(session: Session, person_id: int, thing: Thing) -> bool:
-    if thing.owner_id == person_id:
-        return True
-    if thing.identity is None:
-        return False
-    return session.execute(select(SocialAccount.id).where(
-        SocialAccount.person_id == person_id, SocialAccount.identity == thing.identity,
-    )).first() is not None
 
 
 def withdraw(session: Session, person_id: int, flattr_id: int, *, now: datetime) -> bool:

@@ -1,7 +1,8 @@
 """Activities -> flattrs for a whole batch in a fixed number of statements.
 
-The rules are core.flattring.record_activity's, applied to the activities in order (a later
-activity sees what an earlier one did); only the reads and writes are gathered: one read
+The rules are those of tests/integration/reference_flattring.py, applied to the activities
+in order (a later activity sees what an earlier one did); only the reads and writes are
+gathered: one read
 per kind of fact, then bulk INSERT ... ON CONFLICT DO NOTHING, so that a race lost to
 another worker on a unique row costs no savepoint and no error.
 """
@@ -200,7 +201,7 @@ def _record(session: Session, person_id: int, items: list[_Item], things: dict[s
 def _write_flattrs(session: Session, person_id: int, pending: list[_Item],
                    things: dict[str, KnownThing]) -> dict[int, int]:
     """Insert the flattrs, guarded against periods whose settlement has begun: such a
-    flattr moves on to the next open period (three tries, as record_activity)."""
+    flattr moves on to the next open period (three tries)."""
     flattr_of: dict[int, int] = {}
     done: set[Pair] = set()
     for _ in range(3):

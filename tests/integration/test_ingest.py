@@ -1,5 +1,5 @@
 """The batched ingestion path (core.ingest) against the one-by-one reference path
-(flattring.record_each): same outcomes, same rows, on SQLite and PostgreSQL."""
+(reference_flattring.record_each): same outcomes, same rows, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from core.activity import Activity, Target
 from core.db import Database
 from core.models import ActivityRecord, Person, Settlement, SocialAccount
 from core.rules import Rules
+from tests.integration import reference_flattring
 from tests.integration.helpers import add_person, at, link_activity, wipe
 
 Recorder = Callable[..., list[flattring.FlattrOutcome]]
@@ -102,7 +103,7 @@ def _dump(db: Database) -> list:
 
 
 def test_a_mixed_batch_ends_as_one_activity_at_a_time_would(db, rules):
-    reference, reference_rows = _run(db, rules, flattring.record_each)
+    reference, reference_rows = _run(db, rules, reference_flattring.record_each)
     wipe(db)
     batched, batched_rows = _run(db, rules, ingest.record_batch)
     assert batched == reference
