@@ -33,6 +33,11 @@ os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
 X_SCOPES = ["tweet.read", "users.read", "like.read", "tweet.write", "offline.access"]
 X_TOKEN_URL = "https://api.twitter.com/2/oauth2/token"
 FB_SCOPES = ["public_profile", "user_likes", "user_posts"]
+# A creator claiming through Facebook also proves which Pages they run (Page likes flattr
+# the Page, so its escrow is held for facebook:page:ID).
+FB_CLAIM_SCOPES = [*FB_SCOPES, "pages_show_list"]
+FB_PAGES_PER_REQUEST = 100
+FB_PAGES_LIMIT = 100  # at most this many /me/accounts pages of results are followed
 
 
 class OAuthFailed(Exception):
@@ -59,6 +64,14 @@ class Tokens:
 class Identity:
     external_user_id: str
     handle: str | None
+
+
+@dataclass(frozen=True)
+class ManagedPage:
+    """A Facebook Page the person runs (its Page access token is not kept)."""
+
+    page_id: str
+    name: str | None
 
 
 def api_base(settings: Settings) -> str | None:
@@ -146,9 +159,12 @@ def _x_tokens(token: dict, now: datetime) -> Tokens:
 
 # -- Facebook -------------------------------------------------------------------------------
 
-def facebook_authorization(settings: Settings, redirect_uri: str, state: str) -> str:
+def facebook_authorization(settings: Settings, redirect_uri: str, state: str,
+                           *, claim: bool = False) -> str:
+    """The dialog URL; a claim also asks for `pages_show_list` (the Pages the person runs)."""
+    scopes = FB_CLAIM_SCOPES if claim else FB_SCOPES
     query = urlencode({"client_id": settings.facebook_app_id, "redirect_uri": redirect_uri,
-                       "state": state, "response_type": "code", "scope": ",".join(FB_SCOPES)})
+                       "state": state, "response_type": "code", "scope": ",".join(scopes)})
     return browser_url(
         settings, f"https://www.facebook.com/{settings.facebook_graph_version}/dialog/oauth?{query}")
 
@@ -182,9 +198,33 @@ def facebook_exchange(settings: Settings, redirect_uri: str, code: str,
     return tokens, Identity(str(data["user_id"]), me.get("name"))
 
 
-def _graph(session: requests.Session, settings: Settings, path: str, form: dict,
-           method: str = "POST") -> dict:
-    url = f"https://graph.facebook.com/{settings.facebook_graph_version}/{path}"
+def facebook_pages(settings: Settings, access_token: str) -> list[ManagedPage]:
+    """The Pages the token's user manages (`GET /me/accounts`, every page of results). Empty
+    when the person did not grant `pages_show_list`; OAuthFailed on a Graph error body."""
+    session = http(settings)
+    body = _graph(session, settings, "me/accounts", method="GET", form={
+        "access_token": access_token, "fields": "id,name", "limit": str(FB_PAGES_PER_REQUEST)})
+    found: dict[str, ManagedPage] = {}
+    for _ in range(FB_PAGES_LIMIT):
+        for item in body.get("data") or ():
+            if isinstance(item, dict) and str(item.get("id", "")).isdigit():
+                page_id = str(item["id"])
+                found.setdefault(page_id, ManagedPage(page_id, item.get("name")))
+        following = (body.get("paging") or {}).get("next")
+        if not following:
+            break
+        if not str(following).startswith("https://graph.facebook.com/"):
+            raise OAuthFailed("Facebook's next page of managed Pages is not on the Graph API")
+        body = _graph(session, settings, "me/accounts", method="GET", url=following)
+    else:
+        raise OAuthFailed("Facebook's list of managed Pages did not end")
+    return list(found.values())
+
+
+def _graph(session: requests.Session, settings: Settings, path: str, form: dict | None = None,
+           method: str = "POST", url: str | None = None) -> dict:
+    """One Graph call; `url` (a `paging.next` link, token included) replaces path and form."""
+    url = url or f"https://graph.facebook.com/{settings.facebook_graph_version}/{path}"
     try:
         if method == "GET":
             response = session.get(url, params=form)

@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from bots import oauth as networks
 from bots.oauth import OAuthFailed
 from config.settings import FACEBOOK_TRIGGERS, X_TRIGGERS
+from core.errors import AlreadyClaimed
 from core.money import format_cents
 from core.things import claim
 from jobs import logs
@@ -61,7 +62,8 @@ def connect(network: str) -> ResponseReturnValue:
     else:
         state = store.new_state(session, person_id=person.id, network="facebook",
                                 purpose=purpose, now=app.now())
-        url = networks.facebook_authorization(settings, callback_url("facebook"), state)
+        url = networks.facebook_authorization(settings, callback_url("facebook"), state,
+                                              claim=purpose == "claim")
     return redirect(url, code=303)
 
 
@@ -107,6 +109,8 @@ def callback(network: str) -> ResponseReturnValue:
         flash(f"You are {shown} on {NETWORK_NAMES[network]}: claimed {result.value} "
               f"({result.things} things, {format_cents(result.released_cents)} "
               f"{app.rules.currency} released from escrow).", "ok")
+        if network == "facebook":
+            _claim_facebook_pages(tokens.access_token)
     else:
         account = store.link(session, app.settings, person_id=person.id, network=network,
                              identity=identity, tokens=tokens, now=app.now())
@@ -114,6 +118,36 @@ def callback(network: str) -> ResponseReturnValue:
                    expires_at=tokens.expires_at, scopes=" ".join(tokens.scopes))
         flash(f"Connected {NETWORK_NAMES[network]} as {shown}.", "ok")
     return redirect(url_for(back), code=303)
+
+
+def _claim_facebook_pages(access_token: str) -> None:
+    """Claim every Page the person manages on Facebook (`facebook:page:ID`: Page likes are
+    held in escrow for the Page, not for the person). A Page someone else claimed is
+    reported, not taken; the Page access tokens are never kept."""
+    app, person, session = flattr_app(), current_person(), db_session()
+    assert person is not None
+    try:
+        pages = networks.facebook_pages(app.settings, access_token)
+    except OAuthFailed as exc:
+        logs.event("oauth.pages_failed", network="facebook", person=person.id, error=str(exc))
+        flash("Facebook did not list the Pages you manage: claim again to retry.", "error")
+        return
+    for page in pages:
+        value = f"facebook:page:{page.page_id}"
+        shown = f"{page.name} ({value})" if page.name else value
+        try:
+            result = claim(session, app.rules, person, value, now=app.now())
+        except AlreadyClaimed:
+            logs.event("oauth.page_claim_refused", network="facebook", person=person.id,
+                       identity=value)
+            flash(f"Your Page {shown} is already claimed by someone else: "
+                  "ask an operator if it is yours.", "error")
+            continue
+        logs.event("oauth.claimed", network="facebook", person=person.id, identity=value,
+                   released_cents=result.released_cents)
+        flash(f"Claimed your Page {shown} ({result.things} things, "
+              f"{format_cents(result.released_cents)} {app.rules.currency} released from "
+              "escrow).", "ok")
 
 
 @bp.post("/accounts/<int:account_id>/disconnect")

@@ -72,6 +72,8 @@ def _route(world: World, request: Request, grant: Grant, version: str, rest: str
         return _likes(world, request, grant, node, version)
     if request.method == "GET" and parts[1:] == ["posts"]:
         return _posts(world, request, grant, node, version)
+    if request.method == "GET" and parts[1:] == ["accounts"]:
+        return _accounts(world, request, grant, node, version)
     if request.method == "POST" and parts[1:] == ["feed"]:
         return _page_post(world, request, grant, node)
     return fb_error(
@@ -158,6 +160,44 @@ def _posts(world: World, request: Request, grant: Grant, node: str, version: str
             "__paging_token": _encode_id(chunk[-1]["id"]),
         }
         body["paging"] = {"next": _next_url(version, node, "posts", request, grant, extra)}
+    return json_reply(200, body)
+
+
+def _accounts(world: World, request: Request, grant: Grant, node: str, version: str) -> Reply:
+    """The Pages the token's user manages (scenario `facebook_pages[].managers`), each with a
+    Page access token, cursor-paged like /likes. Without `pages_show_list` the list is empty,
+    as on Graph."""
+    if grant.kind != "user" or grant.user_id != node:
+        return fb_error(400, 200, "(#200) Requires pages_show_list permission for this user")
+    limit, offset = _limit(request), _decode(request.query.get("after"))
+    with world.lock:
+        pages = [
+            page
+            for page in world.fb_pages.values()
+            if node in page.get("managers", ()) and "pages_show_list" in grant.scopes
+        ]
+    chunk = pages[offset : offset + limit]
+    data = [
+        {
+            "id": page["id"],
+            "name": page.get("name", ""),
+            "access_token": world.issue_token(
+                "facebook", page["id"], kind="page", scopes=("pages_show_list",)
+            ).token,
+            "category": page.get("category", "Website"),
+            "category_list": [{"id": "2700", "name": page.get("category", "Website")}],
+            "tasks": ["ANALYZE", "ADVERTISE", "MODERATE", "CREATE_CONTENT", "MANAGE"],
+        }
+        for page in chunk
+    ]
+    body: dict[str, Any] = {"data": data}
+    if chunk:
+        cursors = {"before": _encode(offset), "after": _encode(offset + len(chunk))}
+        body["paging"] = {"cursors": cursors}
+        if offset + limit < len(pages):
+            body["paging"]["next"] = _next_url(
+                version, node, "accounts", request, grant, {"after": cursors["after"]}
+            )
     return json_reply(200, body)
 
 

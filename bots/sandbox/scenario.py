@@ -10,7 +10,10 @@ Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock
              media_key?}], referenced?: {type: retweeted|quoted|replied_to, id}, long?: bool,
              deleted?: bool}]
   x_likes: [{user_id, post_id, at}]
-  facebook_pages: [{id, name, website?}]
+  facebook_pages: [{id, name, website?, category?, managers?: [facebook user_id]}]
+                                                managers: the people who run the Page; a
+                                                token of theirs with `pages_show_list` lists
+                                                it at GET /vNN.N/me/accounts
   facebook_page_likes: [{user_id, page_id, at}]
   facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
 """

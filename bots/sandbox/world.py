@@ -264,7 +264,8 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
             service["facebook_page_token"], "facebook", str(service["facebook_page_id"]), "page"
         )
     for page in scenario.get("facebook_pages", []):
-        world.fb_pages[str(page["id"])] = {**page, "id": str(page["id"])}
+        managers = [str(m) for m in page.get("managers", [])]
+        world.fb_pages[str(page["id"])] = {**page, "id": str(page["id"]), "managers": managers}
     for post in scenario.get("x_posts", []):
         world.add_x_post(post)
     for like in scenario.get("x_likes", []):
