@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _web(args: argparse.Namespace) -> int:
     from web.app import create_app
-    from web.server import make
+    from web.server import make_production
 
     logging.getLogger("web").setLevel(logging.INFO)
     settings = load_settings()
@@ -62,10 +62,9 @@ def _web(args: argparse.Namespace) -> int:
         app.require_schema()
         host = args.host or settings.web_host
         port = settings.web_port if args.port is None else args.port
-        server = make(create_app(app), host, port)
-        print(f"flattr web: serving http://{host}:{server.server_port}/ "
-              "(werkzeug threaded server; use a production WSGI server behind TLS for live)",
-              file=sys.stderr)
+        server = make_production(create_app(app), host, port)
+        print(f"flattr web: serving http://{host}:{server.server_port}/ (waitress; put TLS in"
+              " front of it for live)", file=sys.stderr)
         if sandbox is not None:
             print(f"flattr web: sandbox networks at {sandbox.base_url}", file=sys.stderr)
         try:

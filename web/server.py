@@ -1,8 +1,6 @@
-"""Serving the app: werkzeug's threaded WSGI server, with an access log that never shows
-query strings (OAuth callbacks carry codes and states in theirs).
-
-No production-grade WSGI server (waitress, gunicorn) is installed in this environment; for
-production run `web.wsgi:application` under one, behind TLS.
+"""Serving the app. `flattr web` uses waitress, a production WSGI server (put TLS in front
+of it); the tests use werkzeug's threaded server, which they can stop in-process. Neither
+access log shows query strings (OAuth callbacks carry codes and states in theirs).
 """
 
 from __future__ import annotations
@@ -29,3 +27,24 @@ class QuietRequestHandler(WSGIRequestHandler):
 def make(flask_app: Flask, host: str, port: int) -> BaseWSGIServer:
     return make_server(host, port, flask_app, threaded=True,
                        request_handler=QuietRequestHandler)
+
+
+class ProductionServer:
+    """waitress, with the same three methods as werkzeug's server."""
+
+    def __init__(self, flask_app: Flask, host: str, port: int, threads: int = 8) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(flask_app, host=host, port=port, threads=threads,
+                                     ident="flattr")
+        self.server_port = int(self._server.effective_port)  # type: ignore[union-attr]
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def server_close(self) -> None:
+        self._server.close()
+
+
+def make_production(flask_app: Flask, host: str, port: int) -> ProductionServer:
+    return ProductionServer(flask_app, host, port)
