@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import select, update
 
 from bots.oauth import OAuthFailed, OAuthUnavailable, x_refresh
 from config import Settings
 from core import accounts, crypto, notifications
-from core.db import Database
+from core.db import Database, rows_affected
 from core.models import SocialAccount
 from jobs import logs
 
@@ -40,10 +39,6 @@ class RefreshSummary:
     failed: int = 0  # refused: the account needs reconnecting
     raced: int = 0  # another worker had it (claimed, or stored first)
     deferred: int = 0  # X did not answer: tried again next run
-
-
-def _affected(result: Result[Any]) -> int:
-    return cast("CursorResult[Any]", result).rowcount
 
 
 def refresh_x_tokens(db: Database, settings: Settings, *, now: datetime,
@@ -76,7 +71,7 @@ def refresh_x_tokens(db: Database, settings: Settings, *, now: datetime,
             failed += _give_up(db, row_id, person_id, old_sealed, str(exc), now)
             continue
         with db.unit_of_work() as session:
-            stored = _affected(session.execute(
+            stored = rows_affected(session.execute(
                 update(SocialAccount)
                 .where(SocialAccount.id == row_id,
                        SocialAccount.refresh_ciphertext == old_sealed)
@@ -99,7 +94,7 @@ def _claim(db: Database, row_id: int, old_sealed: str, expires_at: datetime | No
     """Take the account for this worker: its expiry moves past the margin until `until`,
     so other workers do not see it as due; one worker wins the compare-and-swap."""
     with db.unit_of_work() as session:
-        return bool(_affected(session.execute(
+        return bool(rows_affected(session.execute(
             update(SocialAccount)
             .where(SocialAccount.id == row_id, SocialAccount.status == "active",
                    SocialAccount.refresh_ciphertext == old_sealed,
@@ -124,7 +119,7 @@ def _give_up(db: Database, row_id: int, person_id: int, old_sealed: str, reason:
     """A refused refresh token: the person must reconnect (unless another process just
     refreshed it, in which case the stored token is newer than ours)."""
     with db.unit_of_work() as session:
-        changed = _affected(session.execute(
+        changed = rows_affected(session.execute(
             update(SocialAccount)
             .where(SocialAccount.id == row_id, SocialAccount.refresh_ciphertext == old_sealed)
             .values(status=accounts.STATUS_RECONNECT, last_error=reason[:500])

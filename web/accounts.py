@@ -102,6 +102,8 @@ def callback(network: str) -> ResponseReturnValue:
         abort(400, description=str(exc))
     shown = f"@{identity.handle}" if network == "x" and identity.handle else identity.handle
     if purpose == "claim":
+        # Ask Facebook for the person's Pages before the claims open a transaction.
+        pages = _managed_pages(tokens.access_token) if network == "facebook" else None
         result = claim(session, app.rules, person, store.claim_value(network, identity),
                        now=app.now())
         logs.event("oauth.claimed", network=network, person=person.id, identity=result.value,
@@ -109,8 +111,8 @@ def callback(network: str) -> ResponseReturnValue:
         flash(f"You are {shown} on {NETWORK_NAMES[network]}: claimed {result.value} "
               f"({result.things} things, {format_cents(result.released_cents)} "
               f"{app.rules.currency} released from escrow).", "ok")
-        if network == "facebook":
-            _claim_facebook_pages(tokens.access_token)
+        if pages is not None:
+            _claim_facebook_pages(pages)
     else:
         account = store.link(session, app.settings, person_id=person.id, network=network,
                              identity=identity, tokens=tokens, now=app.now())
@@ -120,18 +122,24 @@ def callback(network: str) -> ResponseReturnValue:
     return redirect(url_for(back), code=303)
 
 
-def _claim_facebook_pages(access_token: str) -> None:
-    """Claim every Page the person manages on Facebook (`facebook:page:ID`: Page likes are
-    held in escrow for the Page, not for the person). A Page someone else claimed is
-    reported, not taken; the Page access tokens are never kept."""
-    app, person, session = flattr_app(), current_person(), db_session()
+def _managed_pages(access_token: str) -> list[networks.ManagedPage] | None:
+    """The Pages the person manages on Facebook; None (and a note) when it will not say."""
+    person = current_person()
     assert person is not None
     try:
-        pages = networks.facebook_pages(app.settings, access_token)
+        return networks.facebook_pages(flattr_app().settings, access_token)
     except OAuthFailed as exc:
         logs.event("oauth.pages_failed", network="facebook", person=person.id, error=str(exc))
         flash("Facebook did not list the Pages you manage: claim again to retry.", "error")
-        return
+        return None
+
+
+def _claim_facebook_pages(pages: list[networks.ManagedPage]) -> None:
+    """Claim every Page the person manages (`facebook:page:ID`: Page likes are held in
+    escrow for the Page, not for the person). A Page someone else claimed is reported, not
+    taken; the Page access tokens are never kept."""
+    app, person, session = flattr_app(), current_person(), db_session()
+    assert person is not None
     for page in pages:
         value = f"facebook:page:{page.page_id}"
         shown = f"{page.name} ({value})" if page.name else value

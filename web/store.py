@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from bots.oauth import Identity, Tokens
 from config import Settings
 from core import accounts
+from core.db import rows_affected
 from core.errors import UserError
 from core.models import OAuthState, SocialAccount, timed
 
 STATE_TTL = timedelta(minutes=15)
 CLAIM_IDENTITY = {"x": "twitter:{id}", "facebook": "facebook:user:{id}"}
-
-
-def affected(result: Result[Any]) -> int:
-    """Rows an UPDATE or DELETE changed."""
-    return cast("CursorResult[Any]", result).rowcount
 
 
 class BadState(UserError):
@@ -41,7 +36,7 @@ def new_state(session: Session, *, person_id: int, network: str, purpose: str, n
 def take_state(session: Session, state: str, *, person_id: int, network: str,
                now: datetime) -> OAuthState:
     """Spend a state exactly once: a replayed or forged callback finds nothing to spend."""
-    spent = affected(session.execute(
+    spent = rows_affected(session.execute(
         timed("UPDATE oauth_states SET used_at = :now WHERE state = :state"
               " AND used_at IS NULL AND person_id = :person AND network = :network"
               " AND created_at > :oldest", "now", "oldest"),
@@ -57,7 +52,7 @@ def take_state(session: Session, state: str, *, person_id: int, network: str,
 
 
 def forget_old_states(session: Session, *, now: datetime) -> int:
-    return affected(session.execute(
+    return rows_affected(session.execute(
         delete(OAuthState).where(OAuthState.created_at < now - STATE_TTL)))
 
 

@@ -23,10 +23,10 @@ from sqlalchemy import select, update
 
 from bots.polling import make_due
 from core import accounts
+from core.db import rows_affected
 from core.models import SocialAccount
 from jobs import logs
 from web.context import db_session, flattr_app
-from web.store import affected
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -112,7 +112,7 @@ def facebook_event() -> ResponseReturnValue:
 def facebook_deauthorize() -> ResponseReturnValue:
     data = _signed_request()
     user_id = str(data.get("user_id") or "")
-    changed = affected(db_session().execute(
+    changed = rows_affected(db_session().execute(
         update(SocialAccount)
         .where(SocialAccount.network == "facebook", SocialAccount.external_user_id == user_id)
         .values(status=accounts.STATUS_RECONNECT, token_ciphertext=None,
@@ -221,7 +221,7 @@ def _poll_soon(network: str, external_ids: list[str]) -> int:
     scheduled = 0
     for account_id, cursor in rows:
         due = make_due(json.loads(cursor)) if cursor else None
-        scheduled += affected(session.execute(
+        scheduled += rows_affected(session.execute(
             update(SocialAccount).where(SocialAccount.id == account_id, free).values(
                 next_poll_at=now, cursor=json.dumps(due, sort_keys=True) if due else cursor)
         ))
