@@ -1,4 +1,5 @@
-"""Escrow whose claim window passed goes back to the donors, who are told."""
+"""Escrow leaves in two ways: released to a creator who claimed, or, once the claim window
+passed, returned to the donors, who are told."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from sqlalchemy.orm import Session
 from core import ledger
 from core.db import rows_affected
 from core.models import timed
-from core.settlement_sql import RETURN_EXPIRED_SQL, RETURN_LEDGER_SQL
+from core.settlement_sql import (
+    RELEASE_LEDGER_SQL,
+    RELEASED_OWN_FLATTRS_SQL,
+    RETURN_EXPIRED_SQL,
+    RETURN_LEDGER_SQL,
+    RETURN_NOTICES_SQL,
+)
+from core.shares import share_of_flattr
+from core.split import fee_of
 
 
 @dataclass(frozen=True)
@@ -21,30 +30,40 @@ class ExpiryResult:
     donors: int
 
 
+def post_release(session: Session, fee_bps: int, txn: int) -> tuple[int, int]:
+    """Post the escrow the caller just marked released under `txn`: the claimer gets it
+    less the fee, except a share of their own flattr, which goes back to their wallet.
+    Returns the flattrs and cents released to the claimer (their own not counted)."""
+    for period, claimer, thing_id in session.execute(text(RELEASED_OWN_FLATTRS_SQL),
+                                                     {"txn": txn}).all():
+        own = share_of_flattr(session, claimer, period, thing_id)
+        session.execute(text(
+            "UPDATE thing_totals SET refund_cents = :own, fee_cents = fee_cents - :own_fee"
+            " WHERE period = :p AND thing_id = :t"),
+            {"own": own, "own_fee": fee_of(own, fee_bps), "p": period, "t": thing_id})
+    session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
+    flattrs, cents = session.execute(text(
+        "SELECT COALESCE(SUM(flattrs - CASE WHEN refund_cents > 0 THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(gross_cents - refund_cents), 0) FROM thing_totals"
+        " WHERE resolution_txn_id = :txn"), {"txn": txn}).one()
+    return int(flattrs), int(cents)
+
+
 def return_expired(session: Session, *, now: datetime) -> ExpiryResult:
-    """One balanced transaction returning every expired escrowed share; idempotent (a share
-    leaves the escrow state in the same transaction)."""
+    """One balanced transaction returning every expired escrow to its donors; idempotent
+    (a thing's escrow leaves the escrow state in the same transaction)."""
     txn = ledger.open_transaction(session, "return", now=now)
-    returned = rows_affected(
-        session.execute(timed(RETURN_EXPIRED_SQL, "now"), {"txn": txn, "now": now}))
-    if not returned:
+    if not rows_affected(session.execute(timed(RETURN_EXPIRED_SQL, "now"),
+                                         {"txn": txn, "now": now})):
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
         return ExpiryResult(0, 0, 0)
     session.execute(text(RETURN_LEDGER_SQL), {"txn": txn})
-    session.execute(
-        timed("""
-        INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status,
-                                   attempts, next_attempt_at, created_at)
-        SELECT 'escrow_returned:' || CAST(:txn AS TEXT) || ':' || CAST(person_id AS TEXT),
-               'escrow_returned', person_id, NULL,
-               '{"transaction_id": ' || CAST(:txn AS TEXT) || '}', 'pending', 0, :now, :now
-        FROM shares WHERE resolution_txn_id = :txn GROUP BY person_id
-        ON CONFLICT (dedupe_key) DO NOTHING
-        """, "now"),
-        {"txn": txn, "now": now},
-    )
-    cents, donors = session.execute(
-        text("SELECT COALESCE(SUM(share_cents), 0), COUNT(DISTINCT person_id) FROM shares"
-             " WHERE resolution_txn_id = :txn"), {"txn": txn},
-    ).one()
-    return ExpiryResult(returned, int(cents), int(donors))
+    # The amount rides in the notice: looking it up later would scan the shares again.
+    session.execute(timed(RETURN_NOTICES_SQL, "now"), {"txn": txn, "now": now})
+    flattrs, cents = session.execute(text(
+        "SELECT COALESCE(SUM(flattrs), 0), COALESCE(SUM(gross_cents), 0) FROM thing_totals"
+        " WHERE resolution_txn_id = :txn"), {"txn": txn}).one()
+    donors = session.execute(text(
+        "SELECT COUNT(*) FROM entries WHERE transaction_id = :txn AND account LIKE 'wallet:%'"),
+        {"txn": txn}).scalar_one()
+    return ExpiryResult(int(flattrs), int(cents), int(donors))

@@ -125,6 +125,28 @@ _CHECKS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "person {0} in {1}: the shares add up to {2} but the charge was {3}",
+        """
+        SELECT person_id, period, SUM(split), SUM(fixed) FROM (
+            SELECT person_id, period, share_cents AS split, 0 AS fixed FROM shares
+            UNION ALL
+            SELECT person_id, period, 0, charged_cents FROM charges
+            WHERE flattrs > 0 AND period IN (SELECT period FROM settlements
+                WHERE stage IN ('shares', 'ledger', 'release', 'idle', 'notices', 'done'))
+        ) both_sides GROUP BY person_id, period HAVING SUM(split) <> SUM(fixed)
+        """,
+    ),
+    (
+        "thing {0} in {1}: its shares add up to {2} but its total is {3}",
+        """
+        SELECT thing_id, period, SUM(split), SUM(total) FROM (
+            SELECT thing_id, period, share_cents AS split, 0 AS total FROM shares
+            UNION ALL
+            SELECT thing_id, period, 0, gross_cents FROM thing_totals
+        ) both_sides GROUP BY thing_id, period HAVING SUM(split) <> SUM(total)
+        """,
+    ),
+    (
         "money does not add up: accounts hold {0} but {1} was deposited and {2} paid out",
         "SELECT held, deposited, paid FROM (SELECT "
         " COALESCE(SUM(CASE WHEN account NOT IN ('deposits', 'payouts') "
@@ -136,13 +158,13 @@ _CHECKS: list[tuple[str, str]] = [
     ),
     (
         # A UNION and one GROUP BY: a join of two derived tables is quadratic on SQLite.
-        "escrow for {0} holds {1} but its open shares hold {2}",
+        "escrow for {0} holds {1} but its things in escrow hold {2}",
         """
         SELECT identity, SUM(held), SUM(owed) FROM (
             SELECT SUBSTR(account, 8) AS identity, amount_cents AS held, 0 AS owed
             FROM entries WHERE account LIKE 'escrow:%'
             UNION ALL
-            SELECT identity, 0, share_cents FROM shares WHERE state = 'escrow'
+            SELECT identity, 0, gross_cents FROM thing_totals WHERE state = 'escrow'
         ) both_sides GROUP BY identity HAVING SUM(held) <> SUM(owed)
         """,
     ),

@@ -8,12 +8,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     bindparam,
@@ -214,38 +216,55 @@ class Charge(Base):
     charged_cents: Mapped[int] = mapped_column(Cents)
 
 
-class Share(Base):
-    """A flattr's share of its person's period budget, and where it went.
+# A flattr's share of its person's period budget: the split, written once by settlement's
+# INSERT ... SELECT and never updated. It has no key and no index on purpose: settlement
+# appends a month of rows in one pass (an index costs as much as the rows), and nothing
+# looks a single share up: a person's shares are recomputed from their flattrs and charge
+# (core.shares), a thing's totals live in thing_totals, and only the monthly expiry (which
+# returns escrow to each donor) scans it. (period, person_id, thing_id) is unique.
+shares = Table(
+    "shares", Base.metadata,
+    Column("period", Period, nullable=False),
+    Column("person_id", Id, nullable=False),
+    Column("thing_id", Id, nullable=False),
+    Column("flattr_id", Id, nullable=False),
+    Column("share_cents", Cents, nullable=False),
+    CheckConstraint("share_cents >= 0", name="amount"),
+)
+
+
+class ThingTotal(Base):
+    """What a thing received in a period, and where it went.
 
     state: paid (to the owner, fee taken), escrow (waiting for `identity` to be claimed),
-    released (escrow paid to the claimer, fee taken), returned (escrow back to the donor).
+    released (escrow paid to the claimer, fee taken), returned (escrow back to the donors).
+    refund_cents is the claimer's own flattr of the thing, given back on release (nobody is
+    paid for their own thing); the creator gets gross - refund - fee.
 
-    Written only by settlement's INSERT ... SELECT, from the flattrs, things and charges it
-    joins in the same transaction; so there are no foreign keys here (nor on charges):
-    their row-by-row checks cost two thirds of a settlement on PostgreSQL and could never
-    fail.
+    Written by settlement from the shares it just wrote, so there are no foreign keys here
+    (nor on charges): their row-by-row checks could never fail and cost a third of the
+    write.
     """
 
-    __tablename__ = "shares"
+    __tablename__ = "thing_totals"
     __table_args__ = (
-        Index("ix_shares_period", "period"),
-        # Partial: only the rows a claim or an expiry looks for.
-        Index("ix_shares_escrow_identity", "identity",
+        # Partial: only the rows a claim, an invitation or an expiry looks for.
+        Index("ix_thing_totals_escrow_identity", "identity",
               sqlite_where=text("state = 'escrow'"), postgresql_where=text("state = 'escrow'")),
-        Index("ix_shares_resolution_txn_id", "resolution_txn_id",
+        Index("ix_thing_totals_resolution_txn_id", "resolution_txn_id",
               sqlite_where=text("resolution_txn_id IS NOT NULL"),
               postgresql_where=text("resolution_txn_id IS NOT NULL")),
-        CheckConstraint("share_cents >= 0 AND fee_cents >= 0 AND fee_cents <= share_cents",
-                        name="amounts"),
+        CheckConstraint("gross_cents >= 0 AND refund_cents >= 0 AND fee_cents >= 0"
+                        " AND refund_cents + fee_cents <= gross_cents", name="amounts"),
     )
-    flattr_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    period: Mapped[str] = mapped_column(Period)
-    person_id: Mapped[int] = mapped_column(Id)
-    thing_id: Mapped[int] = mapped_column(Id)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    thing_id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
     creator_id: Mapped[int | None] = mapped_column(Id)
     identity: Mapped[str | None] = mapped_column(String(2100))
-    share_cents: Mapped[int] = mapped_column(Cents)
+    flattrs: Mapped[int] = mapped_column(Integer)
+    gross_cents: Mapped[int] = mapped_column(Cents)
     fee_cents: Mapped[int] = mapped_column(Cents)
+    refund_cents: Mapped[int] = mapped_column(Cents, default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(10))
     escrow_until: Mapped[datetime | None] = mapped_column(UtcTime)
     resolution_txn_id: Mapped[int | None] = mapped_column(Id)

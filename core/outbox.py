@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from core import notifications
 from core.db import Database, rows_affected
 from core.models import Notification, UtcDateTime, timed
+from core.shares import person_shares
 
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = timedelta(minutes=1)
@@ -234,7 +235,7 @@ def enqueue_claim_invitations(session: Session, *, now: datetime, window_days: i
                                    attempts, next_attempt_at, created_at)
         SELECT 'claim_invitation:' || s.identity || ':' || CAST(:day AS TEXT),
                'claim_invitation', NULL, s.identity, '{}', 'pending', 0, :now, :now
-        FROM shares s
+        FROM thing_totals s
         WHERE s.state = 'escrow' AND s.identity IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.value = s.identity)
           AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.subject = s.identity)
@@ -259,18 +260,25 @@ def depth(session: Session, *, now: datetime) -> dict[str, int]:
 
 
 def statement_data(session: Session, creator_id: int, period: str) -> dict[str, Any]:
+    """A creator's period: each thing paid (or released) to them, with the flattrs it got
+    (a person flattrs a thing at most once a period)."""
     things = [
         {"url": url, "people": int(n), "gross_cents": int(g), "fee_cents": int(f)}
         for url, n, g, f in session.execute(text("""
-            SELECT t.url, COUNT(DISTINCT s.person_id), SUM(s.share_cents), SUM(s.fee_cents)
-            FROM shares s JOIN things t ON t.id = s.thing_id
-            WHERE s.creator_id = :c AND s.period = :p AND s.state IN ('paid', 'released')
-            GROUP BY t.url ORDER BY SUM(s.share_cents) DESC, t.url"""),
+            SELECT t.url, tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END,
+                   tt.gross_cents - tt.refund_cents, tt.fee_cents
+            FROM things t JOIN thing_totals tt ON tt.thing_id = t.id AND tt.period = :p
+            WHERE t.owner_id = :c AND tt.creator_id = :c AND tt.state IN ('paid', 'released')
+            ORDER BY tt.gross_cents - tt.refund_cents DESC, t.url"""),
             {"c": creator_id, "p": period})
     ]
-    people = session.execute(text(
-        "SELECT COUNT(DISTINCT person_id) FROM shares WHERE creator_id = :c AND period = :p"
-        " AND state IN ('paid', 'released')"), {"c": creator_id, "p": period}).scalar_one()
+    people = session.execute(text("""
+        SELECT COUNT(DISTINCT f.person_id) FROM flattrs f
+        JOIN thing_totals tt ON tt.thing_id = f.thing_id AND tt.period = f.period
+        WHERE f.thing_id IN (SELECT id FROM things WHERE owner_id = :c)
+          AND f.period = :p AND f.withdrawn_at IS NULL AND f.person_id <> :c
+          AND tt.creator_id = :c AND tt.state IN ('paid', 'released')"""),
+        {"c": creator_id, "p": period}).scalar_one()
     gross = sum(t["gross_cents"] for t in things)
     fee = sum(t["fee_cents"] for t in things)
     return {"period": period, "things": things, "people": int(people), "gross_cents": gross,
@@ -278,29 +286,16 @@ def statement_data(session: Session, creator_id: int, period: str) -> dict[str, 
 
 
 def month_data(session: Session, person_id: int, period: str) -> dict[str, Any]:
-    shares = [
-        {"url": url, "cents": int(c), "state": state, "to": name or identity}
-        for url, c, state, name, identity in session.execute(text("""
-            SELECT t.url, s.share_cents, s.state, p.name, s.identity
-            FROM shares s JOIN things t ON t.id = s.thing_id
-            LEFT JOIN people p ON p.id = s.creator_id
-            WHERE s.person_id = :who AND s.period = :p ORDER BY s.share_cents DESC, t.url"""),
-            {"who": person_id, "p": period})
-    ]
+    shares = sorted(
+        ({"url": s.url, "cents": s.cents, "state": s.state, "to": s.to}
+         for s in person_shares(session, person_id, period)),
+        key=lambda s: (-s["cents"], s["url"]))
     return {"period": period, "shares": shares, "charged_cents": sum(s["cents"] for s in shares),
             "escrow_cents": sum(s["cents"] for s in shares if s["state"] == "escrow")}
 
 
-def escrow_returned_data(session: Session, person_id: int, transaction_id: int) -> dict[str, Any]:
-    cents, n = session.execute(text(
-        "SELECT COALESCE(SUM(share_cents), 0), COUNT(*) FROM shares"
-        " WHERE resolution_txn_id = :t AND person_id = :who"),
-        {"t": transaction_id, "who": person_id}).one()
-    return {"cents": int(cents), "shares": int(n)}
-
-
 def escrow_waiting(session: Session, identity: str) -> dict[str, Any]:
-    cents, people = session.execute(text(
-        "SELECT COALESCE(SUM(share_cents), 0), COUNT(DISTINCT person_id) FROM shares"
+    cents, flattrs = session.execute(text(
+        "SELECT COALESCE(SUM(gross_cents), 0), COALESCE(SUM(flattrs), 0) FROM thing_totals"
         " WHERE identity = :i AND state = 'escrow'"), {"i": identity}).one()
-    return {"cents": int(cents), "people": int(people)}
+    return {"cents": int(cents), "flattrs": int(flattrs)}

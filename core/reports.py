@@ -1,4 +1,4 @@
-"""What a period did, and what is owed: read-only queries over the ledger and shares."""
+"""What a period did, and what is owed: read-only queries over the ledger and totals."""
 
 from __future__ import annotations
 
@@ -28,15 +28,17 @@ LEFT JOIN clicks k ON k.person_id = p.id
 ORDER BY p.name
 """
 
+# A released thing's refund (the claimer's own flattr, given back) is no creator income.
 _CREATORS = """
-SELECT p.name, SUM(s.share_cents), SUM(s.fee_cents), COUNT(*)
-FROM shares s JOIN people p ON p.id = s.creator_id
-WHERE s.period = :p AND s.state IN ('paid', 'released')
+SELECT p.name, SUM(tt.gross_cents - tt.refund_cents), SUM(tt.fee_cents),
+       SUM(tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END)
+FROM thing_totals tt JOIN people p ON p.id = tt.creator_id
+WHERE tt.period = :p AND tt.state IN ('paid', 'released')
 GROUP BY p.name ORDER BY p.name
 """
 
 _ESCROW = """
-SELECT identity, SUM(share_cents) FROM shares
+SELECT identity, SUM(gross_cents) FROM thing_totals
 WHERE period = :p AND state = 'escrow' GROUP BY identity ORDER BY identity
 """
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from core import ledger
+from core import escrow, ledger
 from core.db import Database, rows_affected
 from core.errors import PeriodNotOver
 from core.models import Settlement, timed
@@ -32,8 +32,8 @@ from core.settlement_sql import (
     LEDGER_SQL,
     NOTICES_SQL,
     RELEASE_LATE_CLAIMS_SQL,
-    RELEASE_LEDGER_SQL,
     SHARES_SQL,
+    THING_TOTALS_SQL,
 )
 
 log = logging.getLogger(__name__)
@@ -120,32 +120,37 @@ def _charges(session: Session, rules: Rules, period: str, now: datetime) -> None
 def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
     if _is_postgres(session):
         session.execute(text("LOCK TABLE flattrs IN SHARE MODE"))  # withdrawals wait
-        # The split sorts a month of flattrs: keep the sort in memory. Fresh statistics on
-        # the charges just written make the planner hash-join instead of looping.
+        # The split sorts a month of flattrs and the totals hash them: keep both in memory.
+        # Fresh statistics on the charges just written keep the planner's join sane; JIT
+        # would spend longer compiling than these plain scans take.
         session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
         session.execute(text("ANALYZE charges"))
-    session.execute(timed(SHARES_SQL, "deadline"), {
-        "p": period, "rot": period_index(period), "bps": rules.fee_bps,
+    session.execute(text(SHARES_SQL), {"p": period, "rot": period_index(period)})
+    if _is_postgres(session):
+        # Without statistics on the rows just written the planner sorts a month of shares
+        # on disk and loops over the things: four times slower than hashing them.
+        session.execute(text("ANALYZE shares"))
+    session.execute(timed(THING_TOTALS_SQL, "deadline"), {
+        "p": period, "bps": rules.fee_bps,
         "deadline": claim_deadline(period, rules.claim_window_days),
     })
 
 
 def _ledger(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    if _is_postgres(session):
-        session.execute(text("ANALYZE shares"))
     txn = ledger.open_transaction(session, "settle", now=now, ref=f"settle:{period}",
                                   period=period)
     session.execute(text(LEDGER_SQL), {"txn": txn, "p": period})
 
 
 def _release_late_claims(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    """Escrow of this period whose identity was claimed while the period was closing."""
+    """Escrow of this period whose thing was claimed while the period was closing."""
     txn = ledger.open_transaction(session, "release", now=now, ref=f"settle-release:{period}",
                                   period=period)
     released = session.execute(timed(RELEASE_LATE_CLAIMS_SQL, "now"),
-                               {"txn": txn, "p": period, "bps": rules.fee_bps, "now": now})
+                               {"txn": txn, "p": period, "now": now})
     if rows_affected(released):
-        session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
+        escrow.post_release(session, rules.fee_bps, txn)
     else:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
 

@@ -43,98 +43,137 @@ FROM counted k JOIN budget b ON b.person_id = k.person_id
 LEFT JOIN wallet w ON w.person_id = k.person_id
 """
 
-# One row per open flattr with its share of the person's charge: rank orders a person's
-# flattrs by thing id (the order of the covering index ix_flattrs_open).
+# One narrow row per open flattr with its share of the person's charge. Driven from the
+# charges (one index range of ix_flattrs_open per person), rank orders a person's flattrs
+# by thing id.
 SHARES_SQL = """
-WITH ranked AS (
-    SELECT f.id, f.person_id, f.thing_id,
+INSERT INTO shares (period, person_id, thing_id, flattr_id, share_cents)
+SELECT :p, person_id, thing_id, id,
+       base + CASE WHEN (rank + :rot) % n < leftover THEN 1 ELSE 0 END
+FROM (
+    SELECT f.id, f.person_id, f.thing_id, c.flattrs AS n,
+           c.charged_cents / c.flattrs AS base, c.charged_cents % c.flattrs AS leftover,
            ROW_NUMBER() OVER (PARTITION BY f.person_id ORDER BY f.thing_id) - 1 AS rank
-    FROM flattrs f WHERE f.period = :p AND f.withdrawn_at IS NULL
-),
-split AS (
-    SELECT r.id, r.person_id, r.thing_id, t.owner_id, t.identity,
-           c.charged_cents / c.flattrs
-             + CASE WHEN (r.rank + :rot) % c.flattrs < c.charged_cents % c.flattrs
-                    THEN 1 ELSE 0 END AS share
-    FROM ranked r
-    JOIN charges c ON c.period = :p AND c.person_id = r.person_id
-    JOIN things t ON t.id = r.thing_id
-)
-INSERT INTO shares (flattr_id, period, person_id, thing_id, creator_id, identity,
-                    share_cents, fee_cents, state, escrow_until)
-SELECT id, :p, person_id, thing_id, owner_id,
-       CASE WHEN owner_id IS NULL THEN identity END,
-       share,
-       CASE WHEN owner_id IS NULL THEN 0 ELSE share * :bps / 10000 END,
-       CASE WHEN owner_id IS NULL THEN 'escrow' ELSE 'paid' END,
-       CASE WHEN owner_id IS NULL THEN :deadline END
-FROM split
+    FROM charges c
+    JOIN flattrs f ON f.period = c.period AND f.person_id = c.person_id
+    WHERE c.period = :p AND c.flattrs > 0 AND f.withdrawn_at IS NULL
+) ranked
 """
 
-# The period's settle transaction: wallets pay their charge; one pass over the shares by
-# (creator, identity, state) gives earnings, escrow and the fee total.
+# One row per flattred thing: paid to its owner (fee taken) or held for its identity. The
+# fee is core.split.fee_of of each share, summed; escrow keeps it for the release.
+THING_TOTALS_SQL = """
+INSERT INTO thing_totals (period, thing_id, creator_id, identity, flattrs, gross_cents,
+                          fee_cents, refund_cents, state, escrow_until)
+SELECT :p, s.thing_id, t.owner_id, CASE WHEN t.owner_id IS NULL THEN t.identity END,
+       s.n, s.gross, s.fee, 0,
+       CASE WHEN t.owner_id IS NULL THEN 'escrow' ELSE 'paid' END,
+       CASE WHEN t.owner_id IS NULL THEN :deadline END
+FROM (
+    SELECT thing_id, COUNT(*) AS n, SUM(share_cents) AS gross,
+           SUM(share_cents * :bps / 10000) AS fee
+    FROM shares WHERE period = :p GROUP BY thing_id
+) s JOIN things t ON t.id = s.thing_id
+"""
+
+# The period's settle transaction: wallets pay their charge; the thing totals give
+# earnings, escrow and the fee total.
 LEDGER_SQL = """
-WITH by_owner AS (
-    SELECT creator_id, identity, state, SUM(share_cents) AS gross, SUM(fee_cents) AS fee
-    FROM shares WHERE period = :p GROUP BY creator_id, identity, state
-)
 INSERT INTO entries (transaction_id, account, amount_cents)
 SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -charged_cents
   FROM charges WHERE period = :p AND flattrs > 0 AND charged_cents <> 0
 UNION ALL
-SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(gross - fee)
-  FROM by_owner WHERE state = 'paid' GROUP BY creator_id HAVING SUM(gross - fee) <> 0
+SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(gross_cents - fee_cents)
+  FROM thing_totals WHERE period = :p AND state = 'paid'
+  GROUP BY creator_id HAVING SUM(gross_cents - fee_cents) <> 0
 UNION ALL
-SELECT :txn, 'escrow:' || identity, SUM(gross)
-  FROM by_owner WHERE state = 'escrow' GROUP BY identity HAVING SUM(gross) <> 0
+SELECT :txn, 'escrow:' || identity, SUM(gross_cents)
+  FROM thing_totals WHERE period = :p AND state = 'escrow'
+  GROUP BY identity HAVING SUM(gross_cents) <> 0
 UNION ALL
-SELECT :txn, 'fees', SUM(fee) FROM by_owner HAVING SUM(fee) <> 0
+SELECT :txn, 'fees', SUM(fee_cents) FROM thing_totals
+ WHERE period = :p AND state = 'paid' HAVING SUM(fee_cents) <> 0
 """
 
-# Escrow of the period whose thing gained an owner while the period was closing.
-RELEASE_LATE_CLAIMS_SQL = """
-UPDATE shares SET state = 'released',
-       creator_id = (SELECT owner_id FROM things WHERE things.id = shares.thing_id),
-       fee_cents = share_cents * :bps / 10000,
-       resolution_txn_id = :txn
-WHERE period = :p AND state = 'escrow' AND escrow_until > :now
-  AND EXISTS (SELECT 1 FROM things WHERE things.id = shares.thing_id
-              AND things.owner_id IS NOT NULL AND things.owner_id <> shares.person_id)
-"""
-
-# Postings for shares just released from escrow (by a claim or a late claim).
-RELEASE_LEDGER_SQL = """
-INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'escrow:' || identity, -SUM(share_cents) FROM shares
- WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(share_cents) <> 0
-UNION ALL
-SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(share_cents - fee_cents) FROM shares
- WHERE resolution_txn_id = :txn GROUP BY creator_id HAVING SUM(share_cents - fee_cents) <> 0
-UNION ALL
-SELECT :txn, 'fees', SUM(fee_cents) FROM shares
- WHERE resolution_txn_id = :txn HAVING SUM(fee_cents) <> 0
-"""
-
-# Periods whose settle transaction has credited their escrow: only their escrowed shares
-# may be released or returned.
+# Periods whose settle transaction has credited their escrow: only their escrow may be
+# released or returned.
 POSTED_PERIODS = (
     "period IN (SELECT period FROM settlements"
     " WHERE stage IN ('ledger', 'release', 'idle', 'notices', 'done'))"
 )
 
+# Escrow of the period whose thing gained an owner while the period was closing.
+RELEASE_LATE_CLAIMS_SQL = """
+UPDATE thing_totals SET state = 'released',
+       creator_id = (SELECT owner_id FROM things WHERE things.id = thing_totals.thing_id),
+       resolution_txn_id = :txn
+WHERE period = :p AND state = 'escrow' AND escrow_until > :now
+  AND EXISTS (SELECT 1 FROM things WHERE things.id = thing_totals.thing_id
+              AND things.owner_id IS NOT NULL)
+"""
+
+# The claimers' own flattrs among things just released: (period, claimer, thing), so that
+# core.shares can give those shares back instead of paying them to their own donor.
+RELEASED_OWN_FLATTRS_SQL = """
+SELECT tt.period, tt.creator_id, tt.thing_id FROM thing_totals tt
+JOIN flattrs f ON f.person_id = tt.creator_id AND f.thing_id = tt.thing_id
+              AND f.period = tt.period AND f.withdrawn_at IS NULL
+WHERE tt.resolution_txn_id = :txn
+"""
+
+# Postings for escrow just released (by a claim or a late claim).
+RELEASE_LEDGER_SQL = """
+INSERT INTO entries (transaction_id, account, amount_cents)
+SELECT :txn, 'escrow:' || identity, -SUM(gross_cents) FROM thing_totals
+ WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(gross_cents) <> 0
+UNION ALL
+SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT),
+       SUM(gross_cents - refund_cents - fee_cents) FROM thing_totals
+ WHERE resolution_txn_id = :txn GROUP BY creator_id
+HAVING SUM(gross_cents - refund_cents - fee_cents) <> 0
+UNION ALL
+SELECT :txn, 'wallet:' || CAST(creator_id AS TEXT), SUM(refund_cents) FROM thing_totals
+ WHERE resolution_txn_id = :txn GROUP BY creator_id HAVING SUM(refund_cents) <> 0
+UNION ALL
+SELECT :txn, 'fees', SUM(fee_cents) FROM thing_totals
+ WHERE resolution_txn_id = :txn HAVING SUM(fee_cents) <> 0
+"""
+
 # Escrow whose claim window passed goes back to the donors' wallets.
 RETURN_EXPIRED_SQL = f"""
-UPDATE shares SET state = 'returned', resolution_txn_id = :txn
+UPDATE thing_totals SET state = 'returned', fee_cents = 0, resolution_txn_id = :txn
 WHERE state = 'escrow' AND escrow_until <= :now AND {POSTED_PERIODS}
 """
 
-RETURN_LEDGER_SQL = """
+# Each donor's shares of the returned things: the one statement that scans shares, once
+# per expiring period.
+RETURNED_BY_DONOR = """
+SELECT s.person_id, SUM(s.share_cents) AS cents, COUNT(*) AS n
+FROM shares s JOIN thing_totals tt ON tt.period = s.period AND tt.thing_id = s.thing_id
+WHERE tt.resolution_txn_id = :txn AND s.period IN (
+    SELECT DISTINCT period FROM thing_totals WHERE resolution_txn_id = :txn)
+GROUP BY s.person_id
+"""
+
+RETURN_LEDGER_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'escrow:' || identity, -SUM(share_cents) FROM shares
- WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(share_cents) <> 0
+SELECT :txn, 'escrow:' || identity, -SUM(gross_cents) FROM thing_totals
+ WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(gross_cents) <> 0
 UNION ALL
-SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), SUM(share_cents) FROM shares
- WHERE resolution_txn_id = :txn GROUP BY person_id HAVING SUM(share_cents) <> 0
+SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), cents FROM ({RETURNED_BY_DONOR}) donors
+ WHERE cents <> 0
+"""
+
+RETURN_NOTICES_SQL = f"""
+INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status, attempts,
+                           next_attempt_at, created_at)
+SELECT 'escrow_returned:' || CAST(:txn AS TEXT) || ':' || CAST(person_id AS TEXT),
+       'escrow_returned', person_id, NULL,
+       '{{"transaction_id": ' || CAST(:txn AS TEXT) || ', "cents": ' || CAST(cents AS TEXT)
+         || ', "shares": ' || CAST(n AS TEXT) || '}}',
+       'pending', 0, :now, :now
+FROM ({RETURNED_BY_DONOR}) donors WHERE cents <> 0
+ON CONFLICT (dedupe_key) DO NOTHING
 """
 
 # idle_budget_policy = charity: people with a budget in force who flattred nothing give

@@ -13,9 +13,10 @@ from core import ledger
 from core.activity import Target
 from core.db import rows_affected
 from core.errors import AlreadyClaimed, UnknownThing
+from core.escrow import post_release
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
-from core.settlement_sql import POSTED_PERIODS, RELEASE_LEDGER_SQL
+from core.settlement_sql import POSTED_PERIODS
 from core.urls import InvalidURL, canonicalize, parse_identity, url_identity
 
 OWNERSHIP_LOCK_ID = 0x0C1A1D  # any constant shared by every worker
@@ -210,23 +211,18 @@ def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) ->
 def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: str,
                          params: dict[str, object], now: datetime) -> tuple[int, int]:
     """Pay a creator the escrow of things they now own (among those `match` selects, for the
-    index), in periods whose settlement has posted it; never a donor's own share."""
+    index), in periods whose settlement has posted it; a share of their own flattr goes
+    back to them rather than being paid to them."""
     txn = ledger.open_transaction(session, "release", now=now)
     released = rows_affected(session.execute(
-        timed("UPDATE shares SET state = 'released', creator_id = :person,"
-              " fee_cents = share_cents * :bps / 10000, resolution_txn_id = :txn"
+        timed("UPDATE thing_totals SET state = 'released', creator_id = :person,"
+              " resolution_txn_id = :txn"
               f" WHERE state = 'escrow' AND escrow_until > :now AND {match}"
-              " AND person_id <> :person"
               " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
               f" AND {POSTED_PERIODS}", "now"),
-        {"person": person_id, "bps": rules.fee_bps, "txn": txn, "now": now, **params},
+        {"person": person_id, "txn": txn, "now": now, **params},
     ))
     if not released:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
         return 0, 0
-    session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
-    cents = session.execute(
-        text("SELECT COALESCE(SUM(share_cents), 0) FROM shares WHERE resolution_txn_id = :txn"),
-        {"txn": txn},
-    ).scalar_one()
-    return released, int(cents)
+    return post_release(session, rules.fee_bps, txn)

@@ -80,7 +80,7 @@ def _escrow_returned(d: dict[str, Any], name: str, cur: str) -> Rendered:
 
 
 def _claim_invitation(d: dict[str, Any], name: str, cur: str) -> Rendered:
-    text = (f"{d['people']} people flattred your work: {_m(d['cents'], cur)} waits for you."
+    text = (f"Your work was flattred {d['flattrs']} time(s): {_m(d['cents'], cur)} waits for you."
             " Claim it on flattr, or reply STOP and we will never write again.")
     return Rendered("Flattrs are waiting for you", text, text)
 

@@ -6,10 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from core.models import Claim, Flattr, OptOut, Settlement, Share, SocialAccount, Thing
+from core.models import (
+    Charge,
+    Claim,
+    Flattr,
+    OptOut,
+    Settlement,
+    SocialAccount,
+    Thing,
+    ThingTotal,
+)
+from core.shares import person_shares
 
 
 @dataclass(frozen=True)
@@ -37,21 +47,22 @@ def open_flattrs(session: Session, person_id: int) -> list[FlattrRow]:
 
 
 def statements(session: Session, person_id: int) -> list[dict[str, Any]]:
+    # By the person's flattrs (indexed by person), then each period's charge by its key.
+    periods = select(Flattr.period).where(Flattr.person_id == person_id).distinct().subquery()
     rows = session.execute(
-        select(Share.period, func.count(), func.sum(Share.share_cents))
-        .where(Share.person_id == person_id)
-        .group_by(Share.period).order_by(Share.period.desc()))
-    return [{"period": p, "flattrs": int(n), "charged_cents": int(c or 0)} for p, n, c in rows]
+        select(Charge.period, Charge.flattrs, Charge.charged_cents)
+        .join(periods, periods.c.period == Charge.period)
+        .where(Charge.person_id == person_id, Charge.flattrs > 0)
+        .order_by(Charge.period.desc()))
+    return [{"period": p, "flattrs": int(n), "charged_cents": int(c)} for p, n, c in rows]
 
 
 def statement_lines(session: Session, person_id: int, period: str) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Thing.url, Thing.title, Share.share_cents, Share.state, Share.identity)
-        .join(Thing, Thing.id == Share.thing_id)
-        .where(Share.person_id == person_id, Share.period == period)
-        .order_by(Thing.url))
-    return [{"url": u, "title": t, "cents": int(c), "state": s, "identity": i}
-            for u, t, c, s, i in rows]
+    return sorted(
+        ({"url": s.url, "title": s.title, "cents": s.cents, "state": s.state,
+          "identity": s.to if s.state == "escrow" else None}
+         for s in person_shares(session, person_id, period)),
+        key=lambda line: line["url"])
 
 
 def linked_accounts(session: Session, person_id: int) -> list[SocialAccount]:
@@ -77,10 +88,15 @@ def things(session: Session, person_id: int) -> list[dict[str, Any]]:
 
 
 def earnings(session: Session, person_id: int) -> list[dict[str, Any]]:
+    net_gross = ThingTotal.gross_cents - ThingTotal.refund_cents
+    own_flattr = case((ThingTotal.refund_cents > 0, 1), else_=0)
     rows = session.execute(
-        select(Share.period, func.count(), func.sum(Share.share_cents), func.sum(Share.fee_cents))
-        .where(Share.creator_id == person_id, Share.state.in_(("paid", "released")))
-        .group_by(Share.period).order_by(Share.period.desc()))
+        select(ThingTotal.period, func.sum(ThingTotal.flattrs - own_flattr),
+               func.sum(net_gross), func.sum(ThingTotal.fee_cents))
+        .join(Thing, Thing.id == ThingTotal.thing_id)
+        .where(Thing.owner_id == person_id, ThingTotal.creator_id == person_id,
+               ThingTotal.state.in_(("paid", "released")))
+        .group_by(ThingTotal.period).order_by(ThingTotal.period.desc()))
     return [{"period": p, "flattrs": int(n), "gross_cents": int(g), "fee_cents": int(f),
              "net_cents": int(g) - int(f)} for p, n, g, f in rows]
 
@@ -91,11 +107,11 @@ def escrow_waiting(session: Session, identities: list[str], now: datetime
     if not identities:
         return []
     rows = session.execute(
-        select(Share.identity, func.count(), func.sum(Share.share_cents),
-               func.min(Share.escrow_until))
-        .where(Share.state == "escrow", Share.identity.in_(identities),
-               Share.escrow_until > now)
-        .group_by(Share.identity).order_by(Share.identity))
+        select(ThingTotal.identity, func.sum(ThingTotal.flattrs),
+               func.sum(ThingTotal.gross_cents), func.min(ThingTotal.escrow_until))
+        .where(ThingTotal.state == "escrow", ThingTotal.identity.in_(identities),
+               ThingTotal.escrow_until > now)
+        .group_by(ThingTotal.identity).order_by(ThingTotal.identity))
     return [{"identity": i, "flattrs": int(n), "cents": int(c), "until": u}
             for i, n, c, u in rows]
 

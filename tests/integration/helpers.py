@@ -41,19 +41,25 @@ def flattr(db: Database, rules: Rules, person_id: int, url: str, when: datetime 
 
 
 def ledger_dump(db: Database) -> list[tuple]:
-    """The ledger and shares without surrogate ids, comparable across databases and runs."""
+    """The ledger, shares and totals without surrogate ids, comparable across databases and runs."""
     with db.engine.connect() as connection:
         entries = connection.execute(text(
             "SELECT t.kind, COALESCE(t.ref, ''), COALESCE(t.period, ''), e.account,"
             " e.amount_cents FROM entries e JOIN transactions t ON t.id = e.transaction_id"
             " ORDER BY 1, 2, 3, 4, 5")).all()
         shares = connection.execute(text(
-            "SELECT p.name, t.url, s.period, s.share_cents, s.fee_cents, s.state,"
-            " COALESCE(s.identity, '') FROM shares s JOIN people p ON p.id = s.person_id"
-            " JOIN things t ON t.id = s.thing_id ORDER BY 1, 2, 3")).all()
+            "SELECT p.name, t.url, s.period, s.share_cents FROM shares s"
+            " JOIN people p ON p.id = s.person_id JOIN things t ON t.id = s.thing_id"
+            " ORDER BY 1, 2, 3")).all()
+        totals = connection.execute(text(
+            "SELECT t.url, tt.period, tt.flattrs, tt.gross_cents, tt.fee_cents, tt.refund_cents,"
+            " tt.state, COALESCE(tt.identity, ''), COALESCE(p.name, '') FROM thing_totals tt"
+            " JOIN things t ON t.id = tt.thing_id LEFT JOIN people p ON p.id = tt.creator_id"
+            " ORDER BY 1, 2")).all()
         notices = connection.execute(text(
             "SELECT dedupe_key, kind FROM notifications ORDER BY 1")).all()
-    return [tuple(r) for r in entries] + [tuple(r) for r in shares] + [tuple(r) for r in notices]
+    return [tuple(r) for r in entries] + [tuple(r) for r in shares] + [tuple(r) for r in totals] \
+        + [tuple(r) for r in notices]
 
 
 def wipe(db: Database) -> None:

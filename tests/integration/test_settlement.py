@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from core import escrow, ledger, people, reports, settlement, things
+from core import escrow, ledger, people, reports, settlement, shares, things
 from core.errors import PeriodNotOver
 from core.periods import period_index
 from core.rules import Rules
@@ -86,6 +86,22 @@ def test_the_sql_split_is_the_pure_split(db, rules):
     for name, share in rows:
         got.setdefault(name, []).append(share)
     assert got == expected
+
+
+def test_a_persons_recomputed_shares_are_the_shares_settlement_wrote(db, rules):
+    rng = random.Random(11)
+    for i in range(8):
+        person = add_person(db, rules, f"p{i}", budget=rng.randint(200, 997),
+                            funds=rng.choice((0, 150, 5000)))
+        for j in range(rng.randint(1, 7)):
+            flattr(db, rules, person, f"https://example.org/{j}", key=f"{i}-{j}")
+    settlement.settle(db, rules, "2026-10", now=NOV_1)
+    with db.unit_of_work() as session:
+        written = {(who, thing): cents for who, thing, cents in session.execute(text(
+            "SELECT person_id, thing_id, share_cents FROM shares"))}
+        recomputed = {(who, s.thing_id): s.cents for who in {w for w, _ in written}
+                      for s in shares.person_shares(session, who, "2026-10")}
+    assert recomputed == written
 
 
 def test_settling_twice_changes_nothing(db, rules):
@@ -256,15 +272,19 @@ def test_a_claim_pays_only_escrow_of_things_the_claimer_now_owns(db, rules):
         bob = people.find_person(session, "bob")
         things.add_thing(session, rules, "https://unclaimed.example/p", bob, now=at(3, month=11))
         alice = people.find_person(session, "alice")
+        wallet_before = people.wallet_balance(session, alice.id)
         own = things.claim(session, rules, alice, "twitter:70", now=at(3, month=11))
+        wallet_after = people.wallet_balance(session, alice.id)
     add_person(db, rules, "carol", now=at(3, month=11))
     with db.unit_of_work() as session:
         carol = people.find_person(session, "carol")
         late = things.claim(session, rules, carol, "https://unclaimed.example/",
                             now=at(4, month=11))
-    assert own.released_shares == 0  # never a donor's own share
+    # Never paid for one's own thing: alice's share of twitter:70 comes back to her wallet.
+    assert (own.released_shares, own.released_cents) == (0, 0)
+    assert wallet_after - wallet_before == even_split(500, 3, period_index("2026-10"))[1]
     assert late.released_shares == 0  # bob registered that thing first, and was paid
     with db.unit_of_work() as session:
         assert ledger.balance(session, "escrow:url:https://unclaimed.example/p") == 0
-        assert ledger.balance(session, "escrow:twitter:70") > 0
+        assert ledger.balance(session, "escrow:twitter:70") == 0
     assert _check(db).ok

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bots import oauth as networks
 from bots.oauth import OAuthFailed
 from bots.sandbox import SandboxServer, start_sandbox
-from core.models import Claim, Flattr, Person, Share
+from core.models import Claim, Flattr, Person, ThingTotal
 from jobs.app import App
 from tests.web.conftest import ALICE_FB, PAGE, SCENARIO
 from tests.web.flow import close_october, poll, push_webhooks
@@ -53,12 +53,12 @@ def _claims(app: App) -> dict[str, str]:
         return {value: name for value, name in rows}
 
 
-def _page_like_escrow(app: App) -> list[Share]:
+def _page_like_escrow(app: App) -> list[ThingTotal]:
     with app.db.unit_of_work() as session:
-        shares = list(session.execute(
-            select(Share).where(Share.identity == f"facebook:page:{PAGE}")).scalars())
+        totals = list(session.execute(
+            select(ThingTotal).where(ThingTotal.identity == f"facebook:page:{PAGE}")).scalars())
         session.expunge_all()
-        return shares
+        return totals
 
 
 def test_claiming_facebook_claims_the_pages_and_releases_their_escrow(  # type: ignore[no-untyped-def]
@@ -77,7 +77,7 @@ def test_claiming_facebook_claims_the_pages_and_releases_their_escrow(  # type: 
     close_october(app)
     held = _page_like_escrow(app)
     assert held and {s.state for s in held} == {"escrow"}
-    held_cents = sum(s.share_cents for s in held)
+    held_cents = sum(s.gross_cents for s in held)
 
     clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     mallory = web.test_client()
