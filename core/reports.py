@@ -34,7 +34,8 @@ SELECT p.name, SUM(tt.gross_cents - tt.refund_cents), SUM(tt.fee_cents),
        SUM(tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END)
 FROM thing_totals tt JOIN people p ON p.id = tt.creator_id
 WHERE tt.period = :p AND tt.state IN ('paid', 'released')
-GROUP BY p.name ORDER BY p.name
+GROUP BY p.name HAVING SUM(tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END) > 0
+ORDER BY p.name
 """
 
 _ESCROW = """

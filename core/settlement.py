@@ -28,9 +28,11 @@ from core.settlement_sql import (
     CHARGES_SQL,
     CHARITY_SQL,
     CHARITY_TOTAL_SQL,
+    HOLD_OWN_PAID_SQL,
     IDLE_CHARGES_SQL,
     LEDGER_SQL,
     NOTICES_SQL,
+    OWN_PAID_SQL,
     RELEASE_LATE_CLAIMS_SQL,
     SHARES_SQL,
     THING_TOTALS_SQL,
@@ -131,10 +133,12 @@ def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
         # Without statistics on the rows just written the planner sorts a month of shares
         # on disk and loops over the things: four times slower than hashing them.
         session.execute(text("ANALYZE shares"))
-    session.execute(timed(THING_TOTALS_SQL, "deadline"), {
-        "p": period, "bps": rules.fee_bps,
-        "deadline": claim_deadline(period, rules.claim_window_days),
-    })
+    deadline = claim_deadline(period, rules.claim_window_days)
+    session.execute(timed(THING_TOTALS_SQL, "deadline"),
+                    {"p": period, "bps": rules.fee_bps, "deadline": deadline})
+    for (thing_id,) in session.execute(text(OWN_PAID_SQL), {"p": period}).all():
+        session.execute(timed(HOLD_OWN_PAID_SQL, "deadline"),
+                        {"p": period, "thing": thing_id, "deadline": deadline})
 
 
 def _ledger(session: Session, rules: Rules, period: str, now: datetime) -> None:

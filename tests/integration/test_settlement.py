@@ -207,6 +207,25 @@ def test_a_claim_made_while_the_period_closes_is_paid_by_the_closing(db, rules):
     assert _check(db).ok
 
 
+@pytest.mark.parametrize("claimed_after", ["charges", "shares"])
+def test_a_donor_who_claims_while_the_period_closes_gets_their_own_share_back(
+        db, rules, claimed_after):
+    _month(db, rules)  # alice flattred twitter:70 while nobody owned it
+    with pytest.raises(settlement.SimulatedCrash):
+        settlement.settle(db, rules, "2026-10", now=NOV_1, crash_after=claimed_after)
+    with db.unit_of_work() as session:
+        alice = people.find_person(session, "alice")
+        things.claim(session, rules, alice, "twitter:70", now=NOV_1)
+    settlement.settle(db, rules, "2026-10", now=NOV_1)
+    shares = even_split(500, 3, period_index("2026-10"))
+    with db.unit_of_work() as session:
+        assert people.wallet_balance(session, alice.id) == 2000 - 500 + shares[1]
+        assert ledger.balance(session, f"earnings:{alice.id}") == 0
+        assert ledger.balance(session, "escrow:twitter:70") == 0
+    assert "alice" not in [c["name"] for c in _report(db, rules)["creators"]]
+    assert _check(db).ok
+
+
 def test_concurrent_closings_settle_the_period_exactly_once(db, rules):
     _month(db, rules)
     results = []
