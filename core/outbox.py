@@ -286,10 +286,11 @@ def statement_data(session: Session, creator_id: int, period: str) -> dict[str, 
 
 
 def month_data(session: Session, person_id: int, period: str) -> dict[str, Any]:
-    shares = sorted(
-        ({"url": s.url, "cents": s.cents, "state": s.state, "to": s.to}
-         for s in person_shares(session, person_id, period)),
-        key=lambda s: (-s["cents"], s["url"]))
+    shares = [
+        {"url": s.url, "cents": s.cents, "state": s.state, "to": s.to}
+        for s in sorted(person_shares(session, person_id, period),
+                        key=lambda s: (-s.cents, s.url))
+    ]
     return {"period": period, "shares": shares, "charged_cents": sum(s["cents"] for s in shares),
             "escrow_cents": sum(s["cents"] for s in shares if s["state"] == "escrow")}
 
