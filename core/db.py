@@ -43,12 +43,16 @@ class Database:
         finally:
             session.close()
 
-    def upgrade(self) -> None:
-        """Create or upgrade the schema to the newest migration."""
+    def upgrade(self, *, fee_bps: int | None = None) -> None:
+        """Create or upgrade the schema to the newest migration. `fee_bps` is the rate a
+        migration uses for fees that were never computed (0002: escrow held per flattr)."""
         from alembic import command
 
         with self.engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "head")
+            config = alembic_config(connection)
+            if fee_bps is not None:
+                config.attributes["fee_bps"] = fee_bps
+            command.upgrade(config, "head")
 
     def dispose(self) -> None:
         self.engine.dispose()

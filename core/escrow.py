@@ -30,20 +30,24 @@ class ExpiryResult:
     donors: int
 
 
-def post_release(session: Session, fee_bps: int, txn: int) -> tuple[int, int]:
+def post_release(session: Session, txn: int) -> tuple[int, int]:
     """Post the escrow the caller just marked released under `txn`: the claimer gets it
-    less the fee, except a share of their own flattr, which goes back to their wallet.
+    less the fee fixed when its period closed, except a share of their own flattr, which
+    goes back to their wallet.
     Returns the flattrs and cents released to the claimer (their own not counted)."""
     for period, claimer, thing_id in session.execute(text(RELEASED_OWN_FLATTRS_SQL),
                                                      {"txn": txn}).all():
         own = share_of_flattr(session, claimer, period, thing_id)
+        rate = session.execute(text(
+            "SELECT fee_bps FROM thing_totals WHERE period = :p AND thing_id = :t"),
+            {"p": period, "t": thing_id}).scalar_one()
         session.execute(text(
-            "UPDATE thing_totals SET refund_cents = :own, fee_cents = fee_cents - :own_fee"
-            " WHERE period = :p AND thing_id = :t"),
-            {"own": own, "own_fee": fee_of(own, fee_bps), "p": period, "t": thing_id})
+            "UPDATE thing_totals SET refund_cents = :own, own_flattrs = 1,"
+            " fee_cents = fee_cents - :own_fee WHERE period = :p AND thing_id = :t"),
+            {"own": own, "own_fee": fee_of(own, rate), "p": period, "t": thing_id})
     session.execute(text(RELEASE_LEDGER_SQL), {"txn": txn})
     flattrs, cents = session.execute(text(
-        "SELECT COALESCE(SUM(flattrs - CASE WHEN refund_cents > 0 THEN 1 ELSE 0 END), 0),"
+        "SELECT COALESCE(SUM(flattrs - own_flattrs), 0),"
         " COALESCE(SUM(gross_cents - refund_cents), 0) FROM thing_totals"
         " WHERE resolution_txn_id = :txn"), {"txn": txn}).one()
     return int(flattrs), int(cents)

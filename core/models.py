@@ -217,11 +217,13 @@ class Charge(Base):
 
 
 # A flattr's share of its person's period budget: the split, written once by settlement's
-# INSERT ... SELECT and never updated. It has no key and no index on purpose: settlement
-# appends a month of rows in one pass (an index costs as much as the rows), and nothing
-# looks a single share up: a person's shares are recomputed from their flattrs and charge
-# (core.shares), a thing's totals live in thing_totals, and only the monthly expiry (which
-# returns escrow to each donor) scans it. (period, person_id, thing_id) is unique.
+# INSERT ... SELECT and never updated. It has no key on purpose: settlement appends a month
+# of rows in one pass (a key costs as much as the rows), and nothing looks a single share
+# up: a person's shares are recomputed from their flattrs and charge (core.shares), and a
+# thing's totals live in thing_totals. Only whole periods are read (the totals, the monthly
+# expiry returning escrow to each donor): by period, a BRIN index on PostgreSQL (rows
+# arrive period by period), a B-tree appended in order on SQLite. (period, person_id,
+# thing_id) is unique.
 shares = Table(
     "shares", Base.metadata,
     Column("period", Period, nullable=False),
@@ -230,6 +232,7 @@ shares = Table(
     Column("flattr_id", Id, nullable=False),
     Column("share_cents", Cents, nullable=False),
     CheckConstraint("share_cents >= 0", name="amount"),
+    Index("ix_shares_period", "period", postgresql_using="brin"),
 )
 
 
@@ -238,8 +241,10 @@ class ThingTotal(Base):
 
     state: paid (to the owner, fee taken), escrow (waiting for `identity` to be claimed),
     released (escrow paid to the claimer, fee taken), returned (escrow back to the donors).
-    refund_cents is the claimer's own flattr of the thing, given back on release (nobody is
-    paid for their own thing); the creator gets gross - refund - fee.
+    fee_cents is core.split.fee_of each share at `fee_bps`, the rate when the period closed
+    (escrow pays it on release). own_flattrs (0 or 1) is the claimer's own flattr of the
+    thing, whose share refund_cents went back to their wallet on release (nobody is paid
+    for their own thing); the creator gets gross - refund - fee.
 
     Written by settlement from the shares it just wrote, so there are no foreign keys here
     (nor on charges): their row-by-row checks could never fail and cost a third of the
@@ -264,7 +269,9 @@ class ThingTotal(Base):
     flattrs: Mapped[int] = mapped_column(Integer)
     gross_cents: Mapped[int] = mapped_column(Cents)
     fee_cents: Mapped[int] = mapped_column(Cents)
+    fee_bps: Mapped[int] = mapped_column(Integer)
     refund_cents: Mapped[int] = mapped_column(Cents, default=0, server_default="0")
+    own_flattrs: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     state: Mapped[str] = mapped_column(String(10))
     escrow_until: Mapped[datetime | None] = mapped_column(UtcTime)
     resolution_txn_id: Mapped[int | None] = mapped_column(Id)

@@ -236,7 +236,7 @@ def enqueue_claim_invitations(session: Session, *, now: datetime, window_days: i
         SELECT 'claim_invitation:' || s.identity || ':' || CAST(:day AS TEXT),
                'claim_invitation', NULL, s.identity, '{}', 'pending', 0, :now, :now
         FROM thing_totals s
-        WHERE s.state = 'escrow' AND s.identity IS NOT NULL
+        WHERE s.state = 'escrow' AND s.identity IS NOT NULL AND s.creator_id IS NULL
           AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.value = s.identity)
           AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.subject = s.identity)
           AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.kind = 'claim_invitation'
@@ -265,7 +265,7 @@ def statement_data(session: Session, creator_id: int, period: str) -> dict[str, 
     things = [
         {"url": url, "people": int(n), "gross_cents": int(g), "fee_cents": int(f)}
         for url, n, g, f in session.execute(text("""
-            SELECT t.url, tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END,
+            SELECT t.url, tt.flattrs - tt.own_flattrs,
                    tt.gross_cents - tt.refund_cents, tt.fee_cents
             FROM things t JOIN thing_totals tt ON tt.thing_id = t.id AND tt.period = :p
             WHERE t.owner_id = :c AND tt.creator_id = :c AND tt.state IN ('paid', 'released')
@@ -293,6 +293,16 @@ def month_data(session: Session, person_id: int, period: str) -> dict[str, Any]:
     ]
     return {"period": period, "shares": shares, "charged_cents": sum(s["cents"] for s in shares),
             "escrow_cents": sum(s["cents"] for s in shares if s["state"] == "escrow")}
+
+
+def escrow_returned_data(session: Session, person_id: int, transaction_id: int) -> dict[str, Any]:
+    """For notices queued before the amount rode in the payload (schema 0001): what the
+    return transaction credited the wallet; the number of flattrs is no longer known."""
+    cents = session.execute(text(
+        "SELECT COALESCE(SUM(amount_cents), 0) FROM entries"
+        " WHERE transaction_id = :t AND account = :wallet"),
+        {"t": transaction_id, "wallet": f"wallet:{person_id}"}).scalar_one()
+    return {"cents": int(cents), "shares": None}
 
 
 def escrow_waiting(session: Session, identity: str) -> dict[str, Any]:

@@ -31,10 +31,10 @@ ORDER BY p.name
 # A released thing's refund (the claimer's own flattr, given back) is no creator income.
 _CREATORS = """
 SELECT p.name, SUM(tt.gross_cents - tt.refund_cents), SUM(tt.fee_cents),
-       SUM(tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END)
+       SUM(tt.flattrs - tt.own_flattrs)
 FROM thing_totals tt JOIN people p ON p.id = tt.creator_id
 WHERE tt.period = :p AND tt.state IN ('paid', 'released')
-GROUP BY p.name HAVING SUM(tt.flattrs - CASE WHEN tt.refund_cents > 0 THEN 1 ELSE 0 END) > 0
+GROUP BY p.name HAVING SUM(tt.flattrs - tt.own_flattrs) > 0
 ORDER BY p.name
 """
 

@@ -154,7 +154,7 @@ def _release_late_claims(session: Session, rules: Rules, period: str, now: datet
     released = session.execute(timed(RELEASE_LATE_CLAIMS_SQL, "now"),
                                {"txn": txn, "p": period, "now": now})
     if rows_affected(released):
-        escrow.post_release(session, rules.fee_bps, txn)
+        escrow.post_release(session, txn)
     else:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
 

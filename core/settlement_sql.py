@@ -65,9 +65,9 @@ FROM (
 # fee is core.split.fee_of of each share, summed; escrow keeps it for the release.
 THING_TOTALS_SQL = """
 INSERT INTO thing_totals (period, thing_id, creator_id, identity, flattrs, gross_cents,
-                          fee_cents, refund_cents, state, escrow_until)
+                          fee_cents, fee_bps, refund_cents, own_flattrs, state, escrow_until)
 SELECT :p, s.thing_id, t.owner_id, CASE WHEN t.owner_id IS NULL THEN t.identity END,
-       s.n, s.gross, s.fee, 0,
+       s.n, s.gross, s.fee, :bps, 0, 0,
        CASE WHEN t.owner_id IS NULL THEN 'escrow' ELSE 'paid' END,
        CASE WHEN t.owner_id IS NULL THEN :deadline END
 FROM (
@@ -88,10 +88,11 @@ JOIN flattrs f ON f.period = :p AND f.person_id = o.creator_id AND f.withdrawn_a
 JOIN things t ON t.id = f.thing_id AND t.owner_id = f.person_id
 """
 
-# ... which go through escrow instead: the release stage pays the owner the others' shares
-# and gives their own back (core.escrow.post_release).
+# ... which go through escrow instead, still marked with their owner (unlike any other
+# escrow): the release stage pays the owner the others' shares and gives their own back
+# (core.escrow.post_release), whatever the date.
 HOLD_OWN_PAID_SQL = """
-UPDATE thing_totals SET state = 'escrow', creator_id = NULL, escrow_until = :deadline,
+UPDATE thing_totals SET state = 'escrow', escrow_until = :deadline,
        identity = (SELECT COALESCE(t.identity, 'url:' || t.url) FROM things t
                    WHERE t.id = thing_totals.thing_id)
 WHERE period = :p AND thing_id = :thing AND state = 'paid'
@@ -128,7 +129,7 @@ RELEASE_LATE_CLAIMS_SQL = """
 UPDATE thing_totals SET state = 'released',
        creator_id = (SELECT owner_id FROM things WHERE things.id = thing_totals.thing_id),
        resolution_txn_id = :txn
-WHERE period = :p AND state = 'escrow' AND escrow_until > :now
+WHERE period = :p AND state = 'escrow' AND (escrow_until > :now OR creator_id IS NOT NULL)
   AND EXISTS (SELECT 1 FROM things WHERE things.id = thing_totals.thing_id
               AND things.owner_id IS NOT NULL)
 """
@@ -163,7 +164,7 @@ SELECT :txn, 'fees', SUM(fee_cents) FROM thing_totals
 # Escrow whose claim window passed goes back to the donors' wallets.
 RETURN_EXPIRED_SQL = f"""
 UPDATE thing_totals SET state = 'returned', fee_cents = 0, resolution_txn_id = :txn
-WHERE state = 'escrow' AND escrow_until <= :now AND {POSTED_PERIODS}
+WHERE state = 'escrow' AND escrow_until <= :now AND creator_id IS NULL AND {POSTED_PERIODS}
 """
 
 # Each donor's shares of the returned things: the one statement that scans shares, once

@@ -19,7 +19,10 @@ from core.split import share_of
 _CHARGE = "SELECT flattrs, charged_cents FROM charges WHERE period = :p AND person_id = :who"
 
 _FLATTRS = """
-SELECT f.thing_id, t.url, t.title, tt.state, tt.identity, p.name
+SELECT f.thing_id, t.url, t.title,
+       CASE WHEN tt.state = 'released' AND tt.creator_id = f.person_id THEN 'returned'
+            ELSE tt.state END,
+       tt.identity, p.name
 FROM flattrs f JOIN things t ON t.id = f.thing_id
 LEFT JOIN thing_totals tt ON tt.period = f.period AND tt.thing_id = f.thing_id
 LEFT JOIN people p ON p.id = tt.creator_id
@@ -34,15 +37,15 @@ class PersonShare:
     url: str
     title: str | None
     cents: int
-    state: str  # paid | escrow | released | returned
+    state: str  # paid | escrow | released | returned (also: their own, given back on claim)
     to: str  # the creator's name, or the identity the escrow waits for
 
 
 def person_shares(session: Session, person_id: int, period: str) -> list[PersonShare]:
     """What each of a person's flattrs of a settled `period` got, in rank order; empty when
-    the period charged them nothing or is not settled."""
+    the period charged them nothing or its shares are not written yet."""
     charge = session.execute(text(_CHARGE), {"p": period, "who": person_id}).one_or_none()
-    if charge is None or not charge.flattrs:
+    if charge is None or not charge.flattrs or not _shares_written(session, period):
         return []
     rows = session.execute(text(_FLATTRS), {"p": period, "who": person_id}).all()
     if len(rows) != charge.flattrs:
@@ -63,3 +66,9 @@ def share_of_flattr(session: Session, person_id: int, period: str, thing_id: int
         if share.thing_id == thing_id:
             return share.cents
     return 0
+
+
+def _shares_written(session: Session, period: str) -> bool:
+    stage = session.execute(text("SELECT stage FROM settlements WHERE period = :p"),
+                            {"p": period}).scalar_one_or_none()
+    return stage not in (None, "begun", "charges")

@@ -225,4 +225,4 @@ def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: 
     if not released:
         session.execute(text("DELETE FROM transactions WHERE id = :txn"), {"txn": txn})
         return 0, 0
-    return post_release(session, rules.fee_bps, txn)
+    return post_release(session, txn)

@@ -100,7 +100,7 @@ def _period(text: str) -> str:
 
 
 def _db_upgrade(app: App, args: argparse.Namespace) -> int:
-    app.db.upgrade()
+    app.db.upgrade(fee_bps=app.rules.fee_bps)
     print("schema is up to date")
     return 0
 

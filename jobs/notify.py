@@ -165,6 +165,9 @@ class Notifier:
             data = outbox.statement_data(session, int(item.person_id or 0), data["period"])
         elif item.kind == "month_closed":
             data = outbox.month_data(session, int(item.person_id or 0), data["period"])
+        elif item.kind == "escrow_returned" and "cents" not in data:
+            data = outbox.escrow_returned_data(session, int(item.person_id or 0),
+                                               int(data["transaction_id"]))
         elif item.kind == "claim_invitation":
             data = outbox.escrow_waiting(session, str(item.identity))
         elif item.kind == "announce_day":

@@ -74,7 +74,8 @@ def _wallet_low(d: dict[str, Any], name: str, cur: str) -> Rendered:
 
 
 def _escrow_returned(d: dict[str, Any], name: str, cur: str) -> Rendered:
-    text = (f"Hello {name}, {_m(d['cents'], cur)} from {d['shares']} flattr(s) came back to"
+    flattrs = f" from {d['shares']} flattr(s)" if d.get("shares") is not None else ""
+    text = (f"Hello {name}, {_m(d['cents'], cur)}{flattrs} came back to"
             " your wallet: the creators did not join in time.")
     return Rendered("Unclaimed flattrs came back to you", text, text)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import (
@@ -52,7 +52,9 @@ def statements(session: Session, person_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Charge.period, Charge.flattrs, Charge.charged_cents)
         .join(periods, periods.c.period == Charge.period)
-        .where(Charge.person_id == person_id, Charge.flattrs > 0)
+        .join(Settlement, Settlement.period == Charge.period)
+        .where(Charge.person_id == person_id, Charge.flattrs > 0,
+               Settlement.finished_at.is_not(None))
         .order_by(Charge.period.desc()))
     return [{"period": p, "flattrs": int(n), "charged_cents": int(c)} for p, n, c in rows]
 
@@ -89,9 +91,8 @@ def things(session: Session, person_id: int) -> list[dict[str, Any]]:
 
 def earnings(session: Session, person_id: int) -> list[dict[str, Any]]:
     net_gross = ThingTotal.gross_cents - ThingTotal.refund_cents
-    own_flattr = case((ThingTotal.refund_cents > 0, 1), else_=0)
     rows = session.execute(
-        select(ThingTotal.period, func.sum(ThingTotal.flattrs - own_flattr),
+        select(ThingTotal.period, func.sum(ThingTotal.flattrs - ThingTotal.own_flattrs),
                func.sum(net_gross), func.sum(ThingTotal.fee_cents))
         .join(Thing, Thing.id == ThingTotal.thing_id)
         .where(Thing.owner_id == person_id, ThingTotal.creator_id == person_id,

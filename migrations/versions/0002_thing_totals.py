@@ -11,7 +11,7 @@ updates a thing's row, not every flattr of it.
 """
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 revision = "0002"
 down_revision = "0001"
@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("flattrs", sa.Integer(), nullable=False),
         sa.Column("gross_cents", sa.BigInteger(), nullable=False),
         sa.Column("fee_cents", sa.BigInteger(), nullable=False),
+        sa.Column("fee_bps", sa.Integer(), nullable=False),
         sa.Column("refund_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("own_flattrs", sa.Integer(), server_default="0", nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("escrow_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_txn_id", Id, nullable=True),
@@ -49,14 +51,30 @@ def upgrade() -> None:
                     sqlite_where=sa.text("resolution_txn_id IS NOT NULL"),
                     postgresql_where=sa.text("resolution_txn_id IS NOT NULL"))
     _refuse_unconvertible_shares()
-    # Every flattr of a (period, thing) went the same way, so the totals are exact.
-    op.execute("""
+    # Every flattr of a (period, thing) went the same way, except a claimer's own share that
+    # went back to them while the others were released: that becomes the refund. Escrow gets
+    # its fee at the rate in force (the per-flattr rows computed it only on release).
+    fee_bps = int(context.config.attributes.get("fee_bps", 1000))
+    op.execute(sa.text("""
         INSERT INTO thing_totals (period, thing_id, creator_id, identity, flattrs, gross_cents,
-                                  fee_cents, refund_cents, state, escrow_until,
-                                  resolution_txn_id)
-        SELECT period, thing_id, MAX(creator_id), MAX(identity), COUNT(*), SUM(share_cents),
-               SUM(fee_cents), 0, MAX(state), MAX(escrow_until), MAX(resolution_txn_id)
-        FROM shares GROUP BY period, thing_id""")
+                                  fee_cents, fee_bps, refund_cents, own_flattrs, state,
+                                  escrow_until, resolution_txn_id)
+        SELECT period, thing_id,
+               MAX(CASE WHEN state IN ('paid', 'released') THEN creator_id END),
+               MAX(identity), COUNT(*), SUM(share_cents),
+               CASE WHEN MAX(state) = 'escrow' THEN SUM(share_cents * :bps / 10000)
+                    ELSE SUM(CASE WHEN state IN ('paid', 'released') THEN fee_cents ELSE 0 END)
+               END,
+               :bps,
+               CASE WHEN MIN(state) = 'released'
+                    THEN SUM(CASE WHEN state = 'returned' THEN share_cents ELSE 0 END)
+                    ELSE 0 END,
+               CASE WHEN MIN(state) = 'released'
+                    THEN SUM(CASE WHEN state = 'returned' THEN 1 ELSE 0 END) ELSE 0 END,
+               MIN(state), MAX(escrow_until),
+               COALESCE(MAX(CASE WHEN state = 'released' THEN resolution_txn_id END),
+                        MAX(resolution_txn_id))
+        FROM shares GROUP BY period, thing_id""").bindparams(bps=fee_bps))
     op.rename_table("shares", "shares_0001")
     op.create_table(
         "shares",
@@ -71,21 +89,23 @@ def upgrade() -> None:
         INSERT INTO shares (period, person_id, thing_id, flattr_id, share_cents)
         SELECT period, person_id, thing_id, flattr_id, share_cents FROM shares_0001
         ORDER BY period, person_id, thing_id""")
-    op.drop_table("shares_0001")
+    op.drop_table("shares_0001")  # and its indexes, whose names the new table takes
+    op.create_index("ix_shares_period", "shares", ["period"], postgresql_using="brin")
 
 
 def _refuse_unconvertible_shares() -> None:
-    """Escrow still held per flattr had no fee computed yet (and a claimer's own share
-    stayed in escrow): those cannot become exact totals without the settlement's rules."""
+    """A claimer's own share still in escrow next to the released rest would need a ledger
+    posting to become a refund: let its claim window pass and `flattr expire` return it."""
     bad = op.get_bind().execute(sa.text("""
         SELECT COUNT(*) FROM (
             SELECT period, thing_id FROM shares GROUP BY period, thing_id
-            HAVING COUNT(DISTINCT state) > 1 OR MAX(state) = 'escrow' OR MIN(state) = 'escrow'
+            HAVING COUNT(DISTINCT state) > 1
+               AND NOT (MIN(state) = 'released' AND MAX(state) = 'returned')
         ) mixed""")).scalar_one()
     if bad:
         raise RuntimeError(
-            f"{bad} thing(s) still hold escrow per flattr: run `flattr expire` after their claim"
-            " window, or upgrade with the release that wrote them, before migrating to 0002")
+            f"{bad} thing(s) hold a claimer's own share in escrow next to released shares:"
+            " run `flattr expire` once their claim window has passed, then upgrade")
 
 
 def downgrade() -> None:

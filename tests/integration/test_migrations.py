@@ -58,29 +58,51 @@ def at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database
         admin.dispose()
 
 
-def test_paid_shares_become_narrow_shares_and_one_total_per_thing(at_0001: Database) -> None:
-    with at_0001.engine.begin() as connection:
-        for flattr_id, cents in ((1, 167), (2, 250)):
+def _old_shares(database: Database, *rows: tuple) -> None:
+    """(flattr id, donor, thing, creator, identity, cents, fee, state) in 0001's shares."""
+    with database.engine.begin() as connection:
+        for f, who, thing, creator, identity, cents, fee, state in rows:
             connection.execute(text(OLD_SHARE), {
-                "f": flattr_id, "who": 2, "thing": 1, "creator": 1, "identity": None,
-                "cents": cents, "fee": cents // 10, "state": "paid"})
-    at_0001.upgrade()
+                "f": f, "who": who, "thing": thing, "creator": creator, "identity": identity,
+                "cents": cents, "fee": fee, "state": state})
+
+
+def _totals(database: Database) -> list[tuple]:
+    with database.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(
+            "SELECT thing_id, creator_id, flattrs, gross_cents, fee_cents, fee_bps,"
+            " refund_cents, own_flattrs, state FROM thing_totals ORDER BY thing_id"))]
+
+
+def test_paid_and_escrowed_shares_become_narrow_shares_and_thing_totals(
+        at_0001: Database) -> None:
+    _old_shares(at_0001, (1, 2, 1, 1, None, 167, 16, "paid"), (2, 2, 1, 1, None, 250, 25, "paid"),
+                (3, 1, 2, None, "twitter:2", 199, 0, "escrow"),
+                (4, 2, 2, None, "twitter:2", 101, 0, "escrow"))
+    at_0001.upgrade(fee_bps=500)
+    assert _totals(at_0001) == [(1, 1, 2, 417, 41, 500, 0, 0, "paid"),
+                                (2, None, 2, 300, 9 + 5, 500, 0, 0, "escrow")]
     with at_0001.engine.connect() as connection:
-        totals = connection.execute(text(
-            "SELECT period, thing_id, creator_id, flattrs, gross_cents, fee_cents, refund_cents,"
-            " state FROM thing_totals")).all()
         shares = connection.execute(text(
             "SELECT flattr_id, share_cents FROM shares ORDER BY flattr_id")).all()
-    assert [tuple(t) for t in totals] == [("2026-10", 1, 1, 2, 417, 41, 0, "paid")]
-    assert [tuple(s) for s in shares] == [(1, 167), (2, 250)]
+    assert [tuple(s) for s in shares] == [(1, 167), (2, 250), (3, 199), (4, 101)]
 
 
-def test_escrow_held_per_flattr_stops_the_upgrade_untouched(at_0001: Database) -> None:
-    with at_0001.engine.begin() as connection:
-        connection.execute(text(OLD_SHARE), {
-            "f": 1, "who": 1, "thing": 2, "creator": None, "identity": "twitter:2",
-            "cents": 300, "fee": 0, "state": "escrow"})
-    with pytest.raises(RuntimeError, match="still hold escrow per flattr"):
+def test_a_claimers_own_share_returned_beside_the_released_rest_becomes_the_refund(
+        at_0001: Database) -> None:
+    # p1 claimed twitter:2 which p1 and p2 had flattred; p1's own share waited out the
+    # window and came back, p2's was released to p1.
+    _old_shares(at_0001, (1, 1, 2, None, "twitter:2", 120, 0, "returned"),
+                (2, 2, 2, 1, "twitter:2", 300, 30, "released"))
+    at_0001.upgrade()
+    assert _totals(at_0001) == [(2, 1, 2, 420, 30, 1000, 120, 1, "released")]
+
+
+def test_an_own_share_still_in_escrow_beside_released_shares_stops_the_upgrade(
+        at_0001: Database) -> None:
+    _old_shares(at_0001, (1, 1, 2, None, "twitter:2", 120, 0, "escrow"),
+                (2, 2, 2, 1, "twitter:2", 300, 30, "released"))
+    with pytest.raises(RuntimeError, match="run `flattr expire`"):
         at_0001.upgrade()
     with at_0001.engine.connect() as connection:
-        assert connection.execute(text("SELECT COUNT(*) FROM shares")).scalar_one() == 1
+        assert connection.execute(text("SELECT COUNT(*) FROM shares")).scalar_one() == 2

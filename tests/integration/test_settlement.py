@@ -3,6 +3,7 @@ resumable after a crash at any stage."""
 
 import random
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -223,6 +224,46 @@ def test_a_donor_who_claims_while_the_period_closes_gets_their_own_share_back(
         assert ledger.balance(session, f"earnings:{alice.id}") == 0
         assert ledger.balance(session, "escrow:twitter:70") == 0
     assert "alice" not in [c["name"] for c in _report(db, rules)["creators"]]
+    assert _check(db).ok
+
+
+def test_an_owner_held_back_for_their_own_flattr_is_paid_even_when_closing_late(db, rules):
+    _month(db, rules)
+    with db.unit_of_work() as session:
+        dave = people.find_person(session, "dave")
+    flattr(db, rules, dave.id, "https://x.com/i/status/7", key="d2", identity="twitter:70")
+    late = datetime(2027, 2, 15, tzinfo=UTC)  # past the claim window of 2026-10
+    with pytest.raises(settlement.SimulatedCrash):
+        settlement.settle(db, rules, "2026-10", now=late, crash_after="charges")
+    with db.unit_of_work() as session:
+        alice = people.find_person(session, "alice")
+        things.claim(session, rules, alice, "twitter:70", now=late)
+    settlement.settle(db, rules, "2026-10", now=late)
+    with db.unit_of_work() as session:
+        escrow.return_expired(session, now=late)  # alice's unclaimed link goes back
+    daves = even_split(250, 2, period_index("2026-10"))
+    dave_share = daves[1]  # ranked by thing id: bob's post was registered first
+    with db.unit_of_work() as session:
+        assert ledger.balance(session, f"earnings:{alice.id}") == \
+            dave_share - fee_of(dave_share, rules.fee_bps)
+        assert ledger.balance(session, "escrow:twitter:70") == 0
+    assert _check(db).ok
+
+
+def test_a_claim_releases_escrow_at_the_fee_fixed_when_the_month_closed(db):
+    _month(db, Rules(fee_bps=0))
+    with db.unit_of_work() as session:
+        dave = people.find_person(session, "dave")
+    flattr(db, Rules(fee_bps=0), dave.id, "https://x.com/i/status/7", key="d2",
+           identity="twitter:70")
+    settlement.settle(db, Rules(fee_bps=0), "2026-10", now=NOV_1)
+    with db.unit_of_work() as session:
+        alice = people.find_person(session, "alice")
+        claimed = things.claim(session, Rules(fee_bps=1000), alice, "twitter:70",
+                               now=at(3, month=11))
+        assert ledger.balance(session, "fees") == 0
+        assert ledger.balance(session, f"earnings:{alice.id}") == claimed.released_cents > 0
+    assert claimed.released_shares == 1
     assert _check(db).ok
 
 
