@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from core import escrow, ledger, people, reports, settlement, shares, things
+from core import escrow, ledger, outbox, people, reports, settlement, shares, things
 from core.errors import PeriodNotOver
 from core.periods import period_index
 from core.rules import Rules
 from core.split import even_split, fee_of
+from jobs.templates import render
 from tests.integration.helpers import add_person, at, flattr, ledger_dump, wipe
 
 NOV_1 = at(1, month=11, hour=0)
@@ -191,6 +192,21 @@ def test_escrow_goes_back_to_the_donor_when_the_window_passes(db, rules):
         late_claim = things.claim(session, rules, tess, "twitter:70", now=at(2, month=2, year=2027))
     assert late_claim.released_shares == 0
     assert _check(db).ok
+
+
+def test_a_return_notice_queued_before_the_amount_rode_in_it_still_renders(db, rules):
+    _month(db, rules)
+    settlement.settle(db, rules, "2026-10", now=NOV_1)
+    with db.unit_of_work() as session:
+        returned = escrow.return_expired(session, now=at(1, month=2, year=2027))
+        txn, who = session.execute(text(
+            "SELECT transaction_id, CAST(SUBSTR(account, 8) AS INTEGER) FROM entries"
+            " WHERE account LIKE 'wallet:%' AND amount_cents > 0"
+            " AND transaction_id = (SELECT MAX(id) FROM transactions)")).one()
+        old = outbox.escrow_returned_data(session, who, txn)  # as 0001 queued it
+    assert old == {"cents": returned.cents, "shares": None}
+    text_ = render("escrow_returned", old, name="alice", currency="EUR").text
+    assert "came back to your wallet" in text_ and "flattr(s)" not in text_
 
 
 def test_a_claim_made_while_the_period_closes_is_paid_by_the_closing(db, rules):
