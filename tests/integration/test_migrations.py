@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from core.db import Database, alembic_config
-from tests.conftest import BACKENDS, PG_URL
+from tests.conftest import BACKENDS, scratch_postgres
 
 OLD_SHARE = (
     "INSERT INTO shares (flattr_id, period, person_id, thing_id, creator_id, identity,"
@@ -24,38 +23,27 @@ OLD_SHARE = (
 @pytest.fixture(params=BACKENDS)
 def at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """An empty database migrated to 0001 only, with two people and two things."""
-    admin = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'old.db'}"
-    else:
-        if not PG_URL:
-            pytest.skip("PostgreSQL tests need FLATTR_TEST_DATABASE_URL")
-        server = make_url(Database(PG_URL).url)
-        name = f"flattr_migration_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = server.set(database=name).render_as_string(hide_password=False)
-    database = Database(url)
-    with database.engine.connect() as connection:
-        command.upgrade(alembic_config(connection), "0001")
-    with database.engine.begin() as connection:
-        for who in (1, 2):
-            connection.execute(text(
-                "INSERT INTO people (id, name, created_at) VALUES (:id, :name, '2026-09-01')"),
-                {"id": who, "name": f"p{who}"})
-        for thing, owner in ((1, 1), (2, None)):
-            connection.execute(text(
-                "INSERT INTO things (id, url, owner_id, identity, created_at)"
-                " VALUES (:id, :url, :owner, :identity, '2026-09-01')"),
-                {"id": thing, "url": f"https://example.org/{thing}", "owner": owner,
-                 "identity": f"twitter:{thing}"})
-    yield database
-    database.dispose()
-    if admin is not None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres("flattr_migration"))
+        database = Database(url)
+        stack.callback(database.dispose)
+        with database.engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+        with database.engine.begin() as connection:
+            for who in (1, 2):
+                connection.execute(text(
+                    "INSERT INTO people (id, name, created_at)"
+                    " VALUES (:id, :name, '2026-09-01')"), {"id": who, "name": f"p{who}"})
+            for thing, owner in ((1, 1), (2, None)):
+                connection.execute(text(
+                    "INSERT INTO things (id, url, owner_id, identity, created_at)"
+                    " VALUES (:id, :url, :owner, :identity, '2026-09-01')"),
+                    {"id": thing, "url": f"https://example.org/{thing}", "owner": owner,
+                     "identity": f"twitter:{thing}"})
+        yield database
 
 
 def _old_shares(database: Database, *rows: tuple) -> None:
