@@ -76,12 +76,15 @@ def things_by_url(session: Session, urls: set[str]) -> dict[str, KnownThing]:
 
 
 def create_things(session: Session, rows: list[dict[str, Any]]) -> dict[str, KnownThing]:
-    """INSERT ... ON CONFLICT (url) DO NOTHING; a row another worker wrote first is read."""
+    """INSERT ... ON CONFLICT (url) DO NOTHING; a row another worker wrote first is read.
+    Rows go in key order, as in every batch insert here: two workers writing the same new
+    keys then wait for each other instead of deadlocking."""
     table = Thing.__table__
     made = {row.url: KnownThing(row.id, row.url, row.owner_id, row.identity)
             for row in session.execute(
                 insert(session, Thing).on_conflict_do_nothing(index_elements=["url"])
-                .returning(table.c.id, table.c.url, table.c.owner_id, table.c.identity), rows)}
+                .returning(table.c.id, table.c.url, table.c.owner_id, table.c.identity),
+                sorted(rows, key=lambda row: row["url"]))}
     return made | things_by_url(session, {r["url"] for r in rows} - set(made))
 
 
@@ -102,7 +105,7 @@ def insert_flattrs(session: Session, person_id: int,
     """One INSERT ... SELECT per chunk, skipping rows of a period being settled and rows
     another worker wrote first; returns the new ids by (thing, period)."""
     ids: dict[Pair, int] = {}
-    for chunk in chunks(list(rows)):
+    for chunk in chunks(sorted(rows, key=lambda row: (row[0], row[1]))):  # key order
         params: dict[str, Any] = {"u": person_id}
         for n, (thing_id, period, source, at) in enumerate(chunk):
             params.update({f"t{n}": thing_id, f"p{n}": period, f"s{n}": source, f"a{n}": at})
