@@ -1,13 +1,14 @@
 """Settle a generated period and compare with a bare INSERT ... SELECT of the same rows.
 
     .venv/bin/python bench/settle.py [--people 100000] [--flattrs 1000000]
-                                     [--backend sqlite|postgres|both]
+                                     [--backend sqlite|postgres|both] [--parts]
 
 Prints seconds, flattrs per second, the settling process's peak memory, and the ratio to a
 floor measured in the same run on the same database: a bare INSERT ... SELECT that writes
 as many rows as the settlement writes (shares + charges + thing totals + ledger entries +
 notifications) into an unindexed table, straight from the flattrs table. Targets: within
-3x of the floor, under 500 MB peak memory.
+3x of the floor, under 500 MB peak memory. --parts then also times the reads the
+settlement cannot avoid (bench/settle_parts.py), as shares of that floor.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.settle_parts import print_parts  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.ledger import self_check  # noqa: E402
 from core.rules import Rules  # noqa: E402
@@ -156,7 +158,7 @@ def floor_seconds(db: Database, rows: int) -> float:
     return seconds
 
 
-def run(label: str, url: str, people: int, flattrs: int) -> None:
+def run(label: str, url: str, people: int, flattrs: int, parts: bool) -> None:
     db = Database(url)
     db.upgrade()
     started = time.perf_counter()
@@ -184,6 +186,8 @@ def run(label: str, url: str, people: int, flattrs: int) -> None:
           f" {floor:.2f} s;"
           f" ratio settle/floor = {seconds / floor:.2f}x (target <= 3x)")
     print(f"[{label}] self-check: {'ok' if check.ok else check.problems[:3]}", flush=True)
+    if parts:
+        print_parts(db, label, PERIOD, floor)
     db.dispose()
 
 
@@ -192,12 +196,14 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--flattrs", type=int, default=1_000_000)
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--parts", action="store_true",
+                        help="also time the settlement's unavoidable reads")
     parser.add_argument("--pg-url", default=os.environ.get(
         "FLATTR_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            run("sqlite", f"sqlite:///{folder}/bench.db", args.people, args.flattrs)
+            run("sqlite", f"sqlite:///{folder}/bench.db", args.people, args.flattrs, args.parts)
     if args.backend in ("postgres", "both"):
         server = make_url(Database(args.pg_url).url)
         name = f"flattr_bench_{uuid.uuid4().hex[:8]}"
@@ -206,7 +212,7 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             run("postgres", server.set(database=name).render_as_string(hide_password=False),
-                args.people, args.flattrs)
+                args.people, args.flattrs, args.parts)
         finally:
             with admin.connect() as connection:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
