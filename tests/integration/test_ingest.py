@@ -211,7 +211,7 @@ def test_two_workers_storing_the_same_new_things_in_opposite_orders_both_finish(
     person = add_person(db, rules, "both")
     rounds, links = 20, 400
     failures: list[Exception] = []
-    start = threading.Barrier(2)
+    start = threading.Barrier(2, timeout=60)  # a stuck worker fails the test, not CI
 
     def worker(network: str, reverse: bool) -> None:
         for round_ in range(rounds):
