@@ -185,7 +185,7 @@ def _record(session: Session, person_id: int, items: list[_Item], things: dict[s
              "occurred_at": i.activity.occurred_at,
              "thing_id": things[i.url].id if i.url else None,
              "flattr_id": flattr_of.get(i.index), "outcome": i.outcome.outcome,  # type: ignore[union-attr]
-             "created_at": now} for i in sorted(items, key=lambda i: i.activity.key)]
+             "created_at": now} for i in sorted(items, key=lambda item: item.activity.key)]
     recorded = set(session.execute(
         sql.insert(session, ActivityRecord).on_conflict_do_nothing(index_elements=["key"])
         .returning(ActivityRecord.__table__.c.key), rows).scalars())
