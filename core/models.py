@@ -336,3 +336,14 @@ class OAuthState(Base):
     code_verifier: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcTime)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, kept for core.users.SIGN_IN_WINDOW: too many failures for one name
+    pause that name's sign-ins (whichever web process served them)."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
+    __table_args__ = (Index("ix_sign_in_failures_name", "name", "failed_at"),)

@@ -2,6 +2,11 @@
 
 Hash format: `scrypt$n$r$p$<salt b64>$<hash b64>`, so the cost can be raised later and
 old hashes still verify.
+
+Guessing is slowed per name, not per address (behind a TLS proxy every request comes from
+the proxy): after SIGN_IN_ATTEMPTS failures within SIGN_IN_WINDOW, that name's sign-ins are
+refused, without a password check, until the oldest of them is older than the window.
+Unknown names count the same, so a refusal says nothing about whether a name exists.
 """
 
 from __future__ import annotations
@@ -10,19 +15,21 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
-from core.models import Person
+from core.models import Person, SignInFailure
 from core.people import add_person
 from core.rules import Rules
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+SIGN_IN_ATTEMPTS = 5
+SIGN_IN_WINDOW = timedelta(minutes=15)
 # Verified against when the name is unknown, so that a miss costs as much as a hit.
 _DUMMY_HASH: str | None = None
 
@@ -58,12 +65,36 @@ def sign_up(session: Session, rules: Rules, name: str, password: str, *, now: da
     return person
 
 
-def authenticate(session: Session, name: str, password: str) -> Person | None:
+class TooManySignIns(UserError):
+    pass
+
+
+def authenticate(session: Session, name: str, password: str, *,
+                 now: datetime) -> Person | None:
+    """The person, or None for a wrong name or password (recorded as a failure: the caller
+    commits it even though the request fails). Raises TooManySignIns while paused."""
+    name = name[:64]
+    since = now - SIGN_IN_WINDOW
+    recent = session.execute(
+        select(SignInFailure.failed_at).where(SignInFailure.name == name,
+                                              SignInFailure.failed_at > since)
+        .order_by(SignInFailure.failed_at.desc()).limit(SIGN_IN_ATTEMPTS)).scalars().all()
+    if len(recent) >= SIGN_IN_ATTEMPTS:
+        again = recent[-1] + SIGN_IN_WINDOW
+        raise TooManySignIns(f"too many failed sign-ins for this name: try again after"
+                             f" {again:%H:%M} UTC")
     person = session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
     if person is None or not person.password_hash:
         verify_password(password, _dummy_hash())  # same cost as a real check
-        return None
-    return person if verify_password(password, person.password_hash) else None
+        person = None
+    elif not verify_password(password, person.password_hash):
+        person = None
+    if person is None:
+        session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= since))
+        session.add(SignInFailure(name=name, failed_at=now))
+    else:
+        session.execute(delete(SignInFailure).where(SignInFailure.name == name))
+    return person
 
 
 def set_password(person: Person, password: str) -> None:

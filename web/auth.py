@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from core.users import authenticate, sign_up
+from core.users import TooManySignIns, authenticate, sign_up
 from jobs import logs
-from web.context import db_session, flattr_app
+from web.context import commit, db_session, flattr_app
 from web.security import safe_next, sign_in, sign_out
 
 bp = Blueprint("auth", __name__)
@@ -34,10 +34,17 @@ def signup() -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("login.html", next=request.args.get("next", ""))
-    person = authenticate(db_session(), request.form.get("name", "").strip(),
-                          request.form.get("password", ""))
+    name = request.form.get("name", "").strip()
+    try:
+        person = authenticate(db_session(), name, request.form.get("password", ""),
+                              now=flattr_app().now())
+    except TooManySignIns as exc:
+        logs.event("auth.sign_in_paused", who=name[:64])
+        flash(f"{str(exc).capitalize()}.", "error")
+        return render_template("login.html", next=request.form.get("next", "")), 429
     if person is None:
-        logs.event("auth.sign_in_failed", who=request.form.get("name", "")[:64])
+        commit()  # the failure counts, though the response is an error
+        logs.event("auth.sign_in_failed", who=name[:64])
         flash("Unknown name or wrong password.", "error")
         return render_template("login.html", next=request.form.get("next", "")), 401
     sign_in(person)
