@@ -73,10 +73,10 @@ def authenticate(session: Session, name: str, password: str, *,
                  now: datetime) -> Person | None:
     """The person, or None for a wrong name or password (recorded as a failure: the caller
     commits it even though the request fails). Raises TooManySignIns while paused."""
-    name = name[:64]
+    key = name[:64]  # the column's width; names longer than that exist nowhere anyway
     since = now - SIGN_IN_WINDOW
     recent = session.execute(
-        select(SignInFailure.failed_at).where(SignInFailure.name == name,
+        select(SignInFailure.failed_at).where(SignInFailure.name == key,
                                               SignInFailure.failed_at > since)
         .order_by(SignInFailure.failed_at.desc()).limit(SIGN_IN_ATTEMPTS)).scalars().all()
     if len(recent) >= SIGN_IN_ATTEMPTS:
@@ -91,9 +91,9 @@ def authenticate(session: Session, name: str, password: str, *,
         person = None
     if person is None:
         session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= since))
-        session.add(SignInFailure(name=name, failed_at=now))
+        session.add(SignInFailure(name=key, failed_at=now))
     else:
-        session.execute(delete(SignInFailure).where(SignInFailure.name == name))
+        session.execute(delete(SignInFailure).where(SignInFailure.name == key))
     return person
 
 
