@@ -40,7 +40,8 @@ def login() -> ResponseReturnValue:
                               now=flattr_app().now())
     except TooManySignIns as exc:
         logs.event("auth.sign_in_paused", who=name[:64])
-        flash(f"{str(exc).capitalize()}.", "error")
+        message = str(exc)
+        flash(f"{message[:1].upper()}{message[1:]}.", "error")  # keeps "UTC" upper-case
         return render_template("login.html", next=request.form.get("next", "")), 429
     if person is None:
         commit()  # the failure counts, though the response is an error
