@@ -1,0 +1,1 @@
+"""Facebook: everything this service knows about one network lives in this folder."""

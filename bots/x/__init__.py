@@ -1,0 +1,1 @@
+"""X (Twitter): everything this service knows about one network lives in this folder."""
