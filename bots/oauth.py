@@ -174,7 +174,7 @@ def facebook_exchange(settings: Settings, redirect_uri: str, code: str,
     """Code -> short-lived token -> long-lived token, then /debug_token for scopes and expiry.
     The code and the app secret travel in POST bodies; the Graph's read endpoints
     (/debug_token, /me) take their tokens as query parameters, so urllib3's URL logging is
-    capped (web.logs)."""
+    capped (runtime.logs)."""
     session = http(settings)
     short = _graph(session, settings, "oauth/access_token", {
         "client_id": settings.facebook_app_id, "client_secret": settings.facebook_app_secret,

@@ -71,7 +71,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    from bots import facebook_parse, x_parse
+    from bots.facebook import parse as facebook_parse
+    from bots.x import parse as x_parse
 
     if args.endpoint not in ENDPOINTS[args.network]:
         return _fail(

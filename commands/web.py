@@ -11,7 +11,7 @@ from core import crypto
 from core.errors import UserError
 from core.models import Person
 from core.people import find_person
-from jobs.app import App, build_app, utc_now
+from runtime.app import App, build_app, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -12,15 +12,15 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from commands.money import with_app
 from core import outbox, people
 from core.accounts import account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
 from core.periods import parse_moment
-from jobs import logs
-from jobs.app import App, build_app, utc_now
-from jobs.cli_money import with_app
 from jobs.render import render_report
+from runtime import logs
+from runtime.app import App, build_app, utc_now
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -184,7 +184,7 @@ def _link(app: App, args: argparse.Namespace) -> int:
                 if args.triggers else None)
     with app.db.unit_of_work() as session:
         person = people.find_person(session, args.name)
-        account = link_account(session, app.settings, person_id=person.id,
+        account = link_account(session, app.keys, person_id=person.id,
                                network=args.network, external_user_id=args.user_id, token=token,
                                now=app.now(), handle=args.handle, triggers=triggers)
     print(f"{person.name}: linked {account.identity}, first poll due now")

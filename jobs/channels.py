@@ -14,8 +14,8 @@ from email.message import EmailMessage
 from typing import Protocol
 
 from bots.base import DeliveryResult, LinkedAccount, OutgoingMessage, SocialNetwork
-from jobs import logs
 from jobs.templates import Rendered
+from runtime import logs
 
 
 @dataclass(frozen=True)

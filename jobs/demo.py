@@ -32,11 +32,11 @@ from core import ledger, people, reports, things
 from core.accounts import link_account, next_due_at
 from core.money import parse_cents
 from core.periods import period_end, period_of
-from jobs.app import build_app
 from jobs.channels import LogChannel
 from jobs.notify import NotifyStats
 from jobs.poll import PollStats
 from jobs.worker import Worker
+from runtime.app import build_app
 
 DEMO_X_TRIGGERS = frozenset({"likes", "reposts", "explicit"})
 # name: (budget, funds, channels). dave's wallet is below the minimum budget (he is told);
@@ -147,11 +147,11 @@ def _populate(app: Any, spec: dict) -> None:
             row.announce_flattrs = name in ANNOUNCERS
             x, fb = person.get("x"), person.get("facebook")
             if x:
-                link_account(session, app.settings, person_id=row.id, network="x",
+                link_account(session, app.keys, person_id=row.id, network="x",
                              external_user_id=str(x["user_id"]), token=x["token"], now=now,
                              handle=x.get("username"))
             if fb:
-                link_account(session, app.settings, person_id=row.id, network="facebook",
+                link_account(session, app.keys, person_id=row.id, network="facebook",
                              external_user_id=str(fb["user_id"]), token=fb["token"], now=now)
         creators = spec.get("creators", [])
         for index, creator in enumerate(creators[:-1] if len(creators) > 1 else creators):

@@ -25,10 +25,10 @@ from core import outbox
 from core.accounts import open_token
 from core.models import Claim, Person, SocialAccount
 from core.outbox import Claimed
-from jobs import logs
-from jobs.app import App
 from jobs.channels import Channel, Recipient
 from jobs.templates import Rendered, combine, render
+from runtime import logs
+from runtime.app import App
 
 LEASE = timedelta(minutes=5)
 
@@ -150,7 +150,7 @@ class Notifier:
                           x_account: SocialAccount | None, *, announce: bool) -> Recipient:
         own_token = None
         if announce and x_account is not None and x_account.status == "active":
-            own_token = open_token(self.app.settings, x_account.token_ciphertext)
+            own_token = open_token(self.app.keys, x_account.token_ciphertext)
         x_user_id = x_account.external_user_id if x_account else None
         if x_user_id is None:  # a creator who claimed an X identity without linking it
             x_user_id = _claimed_x_user(session, person.id)

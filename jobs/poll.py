@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
-from jobs import logs
-from jobs.app import App
+from runtime import logs
+from runtime.app import App
 
 FACEBOOK_ACTIONS = {"page_likes": "page_like", "shared_links": "share"}
 
@@ -45,8 +45,8 @@ class Networks:
     def __init__(self, app: App, api_base_url: str | None,
                  x_factory: Callable[..., SocialNetwork] | None = None,
                  facebook_factory: Callable[..., SocialNetwork] | None = None) -> None:
-        from bots.facebook import FacebookNetwork
-        from bots.x import XNetwork
+        from bots.facebook.adapter import FacebookNetwork
+        from bots.x.adapter import XNetwork
 
         settings = app.settings
         self.settings = settings
@@ -127,7 +127,7 @@ class Poller:
         network = self.networks.for_account(account)
         now = self.app.now()
         try:
-            token = open_token(self.app.settings, account.token_ciphertext)
+            token = open_token(self.app.keys, account.token_ciphertext)
             linked = LinkedAccount(account.network, account.external_user_id, token,
                                    account.handle)
             return network.fetch_activity(linked, account.cursor, now)

@@ -27,7 +27,8 @@ from config import Settings
 from core import accounts, crypto, notifications
 from core.db import Database, rows_affected
 from core.models import SocialAccount
-from jobs import logs
+from runtime import logs
+from runtime.keys import key_ring
 
 REFRESH_MARGIN = timedelta(minutes=15)
 CLAIM_LEASE = timedelta(minutes=2)
@@ -51,6 +52,7 @@ def refresh_x_tokens(db: Database, settings: Settings, *, now: datetime,
                            SocialAccount.token_expires_at <= now + margin)
     if account_id is not None:
         query = query.where(SocialAccount.id == account_id)
+    keys = key_ring(settings)
     with db.unit_of_work() as session:
         due = session.execute(query.order_by(SocialAccount.token_expires_at)).all()
     refreshed = failed = raced = deferred = 0
@@ -61,7 +63,7 @@ def refresh_x_tokens(db: Database, settings: Settings, *, now: datetime,
             raced += 1
             continue
         try:
-            tokens = x_refresh(settings, accounts.open_token(settings, old_sealed), now)
+            tokens = x_refresh(settings, accounts.open_token(keys, old_sealed), now)
         except OAuthUnavailable as exc:
             _unclaim(db, row_id, old_sealed, expires_at, claimed_until)
             logs.event("tokens.refresh_deferred", account=row_id, error=str(exc))
@@ -75,8 +77,8 @@ def refresh_x_tokens(db: Database, settings: Settings, *, now: datetime,
                 update(SocialAccount)
                 .where(SocialAccount.id == row_id,
                        SocialAccount.refresh_ciphertext == old_sealed)
-                .values(token_ciphertext=accounts.seal_token(settings, tokens.access_token),
-                        refresh_ciphertext=(accounts.seal_token(settings, tokens.refresh_token)
+                .values(token_ciphertext=accounts.seal_token(keys, tokens.access_token),
+                        refresh_ciphertext=(accounts.seal_token(keys, tokens.refresh_token)
                                             if tokens.refresh_token else None),
                         token_expires_at=tokens.expires_at, last_error=None)
             ))
@@ -134,12 +136,12 @@ def _give_up(db: Database, row_id: int, person_id: int, old_sealed: str, reason:
 
 def reseal_all(db: Database, settings: Settings) -> int:
     """Re-encrypt every stored token under the newest key; returns the rows rewritten."""
-    count = 0
+    keys, count = key_ring(settings), 0
     with db.unit_of_work() as session:
         for account in session.execute(select(SocialAccount)).scalars():
             for column in ("token_ciphertext", "refresh_ciphertext"):
                 sealed = getattr(account, column)
                 if sealed:
-                    setattr(account, column, crypto.reseal(settings, sealed))
+                    setattr(account, column, keys.reseal(sealed))
             count += 1
     return count

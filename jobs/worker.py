@@ -20,8 +20,6 @@ from config import ConfigError
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
-from jobs import logs
-from jobs.app import App
 from jobs.channels import (
     Channel,
     EmailChannel,
@@ -34,6 +32,8 @@ from jobs.channels import (
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.tokens import RefreshSummary, refresh_x_tokens
+from runtime import logs
+from runtime.app import App
 
 SETTLE_GRACE = timedelta(minutes=5)
 

@@ -1,4 +1,4 @@
-"""Everything built in one place at start-up: settings, database, rules, clock."""
+"""Everything built in one place at start-up: settings, database, rules, clock, token keys."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from sqlalchemy import inspect
 
 from config import Settings, load_settings
+from core.crypto import KeyRing
 from core.db import Database
 from core.errors import UserError
 from core.rules import Rules
+from runtime.keys import key_ring
 
 
 def utc_now() -> datetime:
@@ -27,6 +29,12 @@ class App:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def keys(self) -> KeyRing:
+        """The token key ring, resolved when first needed: a command that stores no token
+        needs no key (and makes no sandbox key file)."""
+        return key_ring(self.settings)
 
     def require_schema(self) -> None:
         if "alembic_version" not in inspect(self.db.engine).get_table_names():

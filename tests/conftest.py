@@ -20,7 +20,7 @@ from config import Settings
 from core.db import Database
 from core.models import Base
 from core.rules import Rules
-from jobs.app import App, rules_from
+from runtime.app import App, rules_from
 
 PG_URL = os.environ.get("FLATTR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -18,7 +18,7 @@ from config.settings import FACEBOOK_TRIGGERS, X_TRIGGERS
 from core.errors import AlreadyClaimed
 from core.money import format_cents
 from core.things import claim
-from jobs import logs
+from runtime import logs
 from web import store
 from web.context import commit, db_session, flattr_app
 from web.security import current_person, login_required

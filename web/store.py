@@ -15,6 +15,7 @@ from core import accounts
 from core.db import rows_affected
 from core.errors import UserError
 from core.models import OAuthState, SocialAccount, timed
+from runtime.keys import key_ring
 
 STATE_TTL = timedelta(minutes=15)
 CLAIM_IDENTITY = {"x": "twitter:{id}", "facebook": "facebook:user:{id}"}
@@ -59,10 +60,10 @@ def forget_old_states(session: Session, *, now: datetime) -> int:
 def link(session: Session, settings: Settings, *, person_id: int, network: str,
          identity: Identity, tokens: Tokens, now: datetime) -> SocialAccount:
     account = accounts.link_account(
-        session, settings, person_id=person_id, network=network,
+        session, key_ring(settings), person_id=person_id, network=network,
         external_user_id=identity.external_user_id, token=tokens.access_token, now=now,
         handle=identity.handle)
-    account.refresh_ciphertext = (accounts.seal_token(settings, tokens.refresh_token)
+    account.refresh_ciphertext = (accounts.seal_token(key_ring(settings), tokens.refresh_token)
                                   if tokens.refresh_token else None)
     account.token_expires_at = tokens.expires_at
     return account

@@ -25,7 +25,7 @@ from bots.polling import make_due
 from core import accounts
 from core.db import rows_affected
 from core.models import SocialAccount
-from jobs import logs
+from runtime import logs
 from web.context import db_session, flattr_app
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")

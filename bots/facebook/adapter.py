@@ -20,7 +20,7 @@ import facebook
 import requests
 
 from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessage, StreamOutcome
-from bots.facebook_parse import (
+from bots.facebook.parse import (
     LIKE_FIELDS,
     POST_FIELDS,
     check_list,
@@ -32,7 +32,7 @@ from bots.facebook_parse import (
 from bots.pacing import recent_page_size
 from bots.polling import expected_new, iso, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-from bots.x_parse import MalformedResponse
+from bots.x.parse import MalformedResponse
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bots.x_parse import MalformedResponse
+from bots.x.parse import MalformedResponse
 from core.activity import Activity, Target
 from core.urls import InvalidURL, canonicalize, url_identity
 

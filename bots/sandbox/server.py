@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bots.sandbox import facebook_api, oauth, x_api
+from bots.facebook import sandbox as facebook_api
+from bots.sandbox import oauth
 from bots.sandbox.faults import Fault, FaultTable
 from bots.sandbox.replies import Reply, fb_error, html_reply, json_reply, x_problem
 from bots.sandbox.request import Request
 from bots.sandbox.world import World, load_world
+from bots.x import sandbox as x_api
 
 _FB_DIALOG = re.compile(r"^/(v\d{1,2}\.\d{1,2})/dialog/oauth(/approve)?$")
 _FB_TOKEN = re.compile(r"^/(v\d{1,2}\.\d{1,2})/oauth/access_token$")

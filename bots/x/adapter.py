@@ -20,7 +20,7 @@ from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessag
 from bots.pacing import backoff_delay, recent_page_size
 from bots.polling import expected_new, note_rate_limit, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-from bots.x_parse import (
+from bots.x.parse import (
     EXPANSIONS,
     TRIGGERS,
     TWEET_FIELDS,

@@ -29,10 +29,10 @@ def _connected(rig: Rig) -> tuple[int, str]:
     world.refresh_tokens[refresh] = grant
     person = rig.person("alice")
     with rig.app.db.unit_of_work() as session:
-        account = link_account(session, rig.app.settings, person_id=person, network="x",
+        account = link_account(session, rig.app.keys, person_id=person, network="x",
                                external_user_id=str(spec["user_id"]), token=grant.token,
                                now=rig.app.now(), handle=spec.get("username"))
-        account.refresh_ciphertext = accounts.seal_token(rig.app.settings, refresh)
+        account.refresh_ciphertext = accounts.seal_token(rig.app.keys, refresh)
         account.token_expires_at = rig.app.now() + X_ACCESS_LIFETIME
         session.flush()
         return account.id, refresh
@@ -57,9 +57,9 @@ def test_a_worker_tick_refreshes_an_expiring_token(rig: Rig) -> None:
         after = _account(rig, account_id)
         assert after.status == "active" and after.last_error is None
         assert after.token_expires_at == rig.app.now() + X_ACCESS_LIFETIME
-        new_access = accounts.open_token(rig.app.settings, after.token_ciphertext)
-        assert new_access != accounts.open_token(rig.app.settings, before.token_ciphertext)
-        new_refresh = accounts.open_token(rig.app.settings, after.refresh_ciphertext)
+        new_access = accounts.open_token(rig.app.keys, after.token_ciphertext)
+        assert new_access != accounts.open_token(rig.app.keys, before.token_ciphertext)
+        new_refresh = accounts.open_token(rig.app.keys, after.refresh_ciphertext)
         assert new_refresh != old_refresh and new_refresh in rig.sandbox.world.refresh_tokens
         assert old_refresh not in rig.sandbox.world.refresh_tokens  # rotated: spent
         assert worker.refresh_tokens().refreshed == 0  # fresh again: idempotent

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 from flask.testing import FlaskClient
 
 from core.settlement import settle
-from jobs.app import App
 from jobs.poll import Networks, Poller, PollStats
+from runtime.app import App
 from web.webhooks import hub_signature, x_signature
 
 

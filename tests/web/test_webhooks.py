@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.models import SocialAccount
-from jobs.app import App
+from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X
 from tests.web.helpers import connect, sign_up
 from web.webhooks import hub_signature, parse_signed_request, x_signature
