@@ -26,8 +26,9 @@ from core.activity import Activity
 from core.crypto import KeyRing
 from core.db import Database, rows_affected
 from core.errors import UserError
-from core.flattring import FlattrOutcome, record_activities
+from core.flattring import record_activities
 from core.models import SocialAccount, timed
+from core.outcomes import FlattrOutcome
 from core.rules import Rules
 
 NETWORK_PREFIX = {"x": "twitter", "facebook": "facebook:user"}  # as core.urls names them

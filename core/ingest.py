@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from core import ingest_sql as sql
 from core import notifications
 from core.activity import Activity, Target
-from core.flattring import (
+from core.ingest_sql import KnownThing, Pair
+from core.models import (
+    ActivityRecord,
+    Claim,
+    Flattr,
+    Settlement,
+)
+from core.outcomes import (
     FlattrOutcome,
     already,
     concurrent_duplicate,
@@ -31,13 +38,6 @@ from core.flattring import (
     open_period,
     own,
     wallet_too_low,
-)
-from core.ingest_sql import KnownThing, Pair
-from core.models import (
-    ActivityRecord,
-    Claim,
-    Flattr,
-    Settlement,
 )
 from core.periods import next_period, period_end, period_of
 from core.rules import Rules
