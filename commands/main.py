@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from bots import networks
 from commands import bots, money, web, worker
 from config import ConfigError
 from core.errors import UserError
@@ -22,6 +23,7 @@ EXIT_CONFIG_ERROR = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
+    networks.install()  # the commands' choices of networks come from the registry
     parser = argparse.ArgumentParser(
         prog="flattr", description="Automatic flattrs from social activity: money, bots, jobs."
     )

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core import identity
 from core.activity import Activity, Target
 from core.db import rows_affected
 from core.ingest import record_batch
@@ -15,7 +16,7 @@ from core.models import Person, timed
 from core.outcomes import OUTCOMES, FlattrOutcome
 from core.periods import period_of
 from core.rules import Rules
-from core.urls import canonicalize, url_identity
+from core.urls import canonicalize
 
 __all__ = ["OUTCOMES", "FlattrOutcome", "flattr_url", "record_activities", "withdraw"]
 
@@ -36,7 +37,7 @@ def flattr_url(session: Session, rules: Rules, person: Person, url: str, *, at: 
     activity = Activity(
         network="web", action="manual", external_id=f"{canonical}@{period}",
         actor=f"person:{person.id}", occurred_at=at,
-        targets=(Target(url=canonical, identity=url_identity(canonical)),),
+        targets=(Target(url=canonical, identity=str(identity.url(canonical))),),
     )
     [outcome] = record_activities(session, rules, person.id, [activity], now=now)
     if outcome.outcome == "duplicate":

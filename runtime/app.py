@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import inspect
 
-from config import Settings, load_settings
+import config
+from bots import networks
+from config import Settings
 from core.crypto import KeyRing
 from core.db import Database
 from core.errors import UserError
@@ -54,7 +57,15 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, checked against the networks' trigger names: the built-in networks are
+    registered first (bots.networks), since config cannot import them."""
+    networks.install()
+    return config.load_settings(**overrides)
+
+
 def build_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> App:
+    networks.install()
     settings = settings or load_settings()
     return App(settings=settings, db=Database(settings.database_url), rules=rules_from(settings),
                clock=clock)

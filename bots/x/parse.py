@@ -9,22 +9,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from bots.base import MalformedResponse
+from bots.x import NETWORK, USER_KIND
+from core import identity
 from core.activity import Activity, Target
-from core.urls import InvalidURL, canonicalize, is_x_url, url_identity, x_post_url
+from core.urls import InvalidURL, canonicalize, is_x_url, x_post_url
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = frozenset({"likes", "reposts", "explicit"})
 TWEET_FIELDS = ["author_id", "created_at", "entities", "note_tweet", "referenced_tweets"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
 # Links that are X's own media or short links, never a creation; t.co is never fetched.
 _NOT_CREATIONS = frozenset({"t.co", "pic.twitter.com", "pic.x.com"})
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
-
-
-class MalformedResponse(ValueError):
-    """The body is not the shape the API documents (truncated, not JSON, wrong types)."""
 
 
 def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
@@ -72,10 +70,12 @@ def post_targets(post: dict) -> tuple[Target, ...]:
             continue
         seen.add(canonical)
         title = entity.get("title") if isinstance(entity.get("title"), str) else None
-        targets.append(Target(url=canonical, identity=url_identity(canonical), title=title))
+        targets.append(Target(url=canonical, identity=str(identity.url(canonical)), title=title))
     author = post.get("author_id")
-    identity = f"twitter:{author}" if isinstance(author, str) and author else None
-    targets.append(Target(url=x_post_url(post["id"]), identity=identity))
+    # A post is held for its author; an author id that is not one (never seen) leaves it
+    # held for its URL, like a post without an author.
+    held_by = identity.try_of(NETWORK, USER_KIND, author) if isinstance(author, str) else None
+    targets.append(Target(url=x_post_url(post["id"]), identity=str(held_by) if held_by else None))
     return tuple(targets)
 
 
@@ -85,15 +85,20 @@ def _url_entities(post: dict) -> Iterable[dict]:
         yield from (u for u in urls if isinstance(u, dict))
 
 
+def user_identity(user_id: str) -> str:
+    """An X user's identity (the actor of what an account did)."""
+    return str(identity.of(NETWORK, USER_KIND, user_id))
+
+
 def like_activity(post: dict, actor_id: str, observed_at: datetime) -> Activity | None:
     """A liked post. X gives no like time, so the like happened when we first saw it."""
     if post.get("author_id") == actor_id:
         return None  # never your own
     return Activity(
-        network="x",
+        network=NETWORK,
         action="like",
         external_id=post["id"],
-        actor=f"twitter:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=observed_at,
         targets=post_targets(post),
     )
@@ -147,10 +152,10 @@ def own_post_activity(
     if original.get("author_id") == actor_id:
         return None
     return Activity(
-        network="x",
+        network=NETWORK,
         action=action,
         external_id=post["id"],
-        actor=f"twitter:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=_created_at(post) or observed_at,
         targets=post_targets(original),
     )
@@ -166,14 +171,12 @@ def parse_users_tweets(
     body: Any,
     actor_id: str,
     observed_at: datetime,
-    triggers: frozenset[str] = TRIGGERS,
+    triggers: frozenset[str],
     service_handle: str | None = None,
 ) -> list[Activity]:
     data, included = check_page(body)
     found = (
-        own_post_activity(
-            p, included, actor_id, triggers | {"explicit"}, service_handle, observed_at
-        )
+        own_post_activity(p, included, actor_id, triggers, service_handle, observed_at)
         for p in data
     )
     return [a for a in found if a]

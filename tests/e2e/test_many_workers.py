@@ -129,7 +129,7 @@ def test_four_workers_one_killed(postgres_url: str, tmp_path: Path) -> None:
                 "SELECT id, network, external_user_id, token_ciphertext FROM social_accounts"
             )).all()
         for account_id, network, user, sealed in accounts:
-            adapter = networks.facebook if network == "facebook" else networks.x
+            adapter = networks.get(network)
             linked = LinkedAccount(network, user, open_token(key_ring(settings), sealed))
             result = adapter.fetch_activity(linked, _json(initial[account_id]), frozen["now"])
             assert result.status == "ok", result.error

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bots.sandbox.oauth import X_ACCESS_LIFETIME
+from bots.x.sandbox_oauth import X_ACCESS_LIFETIME
 from core import accounts
 from core.accounts import link_account
 from core.models import Notification, SocialAccount
-from jobs.tokens import refresh_x_tokens
+from jobs.tokens import refresh_tokens
 from tests.jobs.conftest import Rig
 
 SCOPES = ("tweet.read", "users.read", "like.read", "tweet.write", "offline.access")
@@ -98,9 +98,9 @@ def test_an_account_claimed_by_one_worker_is_left_to_it(rig: Rig) -> None:
     assert tokens._claim(rig.app.db, account_id,
                          _account(rig, account_id).refresh_ciphertext, expires,
                          now + tokens.REFRESH_MARGIN + tokens.CLAIM_LEASE)
-    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
+    assert refresh_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
     assert old_refresh in rig.sandbox.world.refresh_tokens  # nobody spent it
     # A claim whose worker died lapses: the account is due again after the lease.
     later = now + tokens.CLAIM_LEASE + timedelta(seconds=1)
     rig.clock.set(later)
-    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1
+    assert refresh_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1

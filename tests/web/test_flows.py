@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core import accounts
 from core.models import Flattr, Person, SocialAccount
-from jobs.tokens import refresh_x_tokens
+from jobs.tokens import refresh_tokens
 from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X, BOB_X, PASSWORD
 from tests.web.flow import close_october, poll, push_webhooks
@@ -79,9 +79,9 @@ def test_x_token_is_refreshed_before_it_expires(client: FlaskClient, app: App, c
     with app.db.unit_of_work() as session:
         before = session.execute(select(SocialAccount)).scalar_one()
     old_refresh = accounts.open_token(app.keys, before.refresh_ciphertext)
-    assert refresh_x_tokens(app.db, app.settings, now=clock.now).refreshed == 0  # 2 h left
+    assert refresh_tokens(app.db, app.settings, now=clock.now).refreshed == 0  # 2 h left
     clock.advance(hours=1, minutes=50)
-    assert refresh_x_tokens(app.db, app.settings, now=clock.now).refreshed == 1
+    assert refresh_tokens(app.db, app.settings, now=clock.now).refreshed == 1
     with app.db.unit_of_work() as session:
         after = session.execute(select(SocialAccount)).scalar_one()
     assert after.token_expires_at > before.token_expires_at
@@ -97,7 +97,7 @@ def test_refused_refresh_asks_to_reconnect(client: FlaskClient, app: App, clock,
     connect(client, sign_up(client, "alice"), "x", ALICE_X)
     sandbox.world.refresh_tokens.clear()  # the person revoked the app on X
     clock.advance(hours=2)
-    result = refresh_x_tokens(app.db, app.settings, now=clock.now)
+    result = refresh_tokens(app.db, app.settings, now=clock.now)
     assert (result.refreshed, result.failed) == (0, 1)
     page = client.get("/me").get_data(as_text=True)
     assert "needs reconnect" in page

@@ -14,7 +14,7 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from bots import oauth as networks
+from bots.facebook import oauth as networks
 from bots.oauth import OAuthFailed
 from bots.sandbox import SandboxServer, start_sandbox
 from core.models import Claim, Flattr, Person, ThingTotal

@@ -139,13 +139,13 @@ def test_key_rotation_keeps_old_tokens_readable(client: FlaskClient, app: App) -
 
 def test_no_secret_in_any_log_line(client: FlaskClient, app: App, sandbox, clock,  # type: ignore[no-untyped-def]
                                    caplog: pytest.LogCaptureFixture) -> None:
-    from jobs.tokens import refresh_x_tokens
+    from jobs.tokens import refresh_tokens
 
     caplog.set_level(logging.DEBUG)
     csrf = sign_up(client, "alice")
     callbacks = [connect(client, csrf, "x", ALICE_X), connect(client, csrf, "facebook", ALICE_FB)]
     clock.advance(hours=2)
-    assert refresh_x_tokens(app.db, app.settings, now=app.now()).refreshed == 1
+    assert refresh_tokens(app.db, app.settings, now=app.now()).refreshed == 1
     client.post("/logout", data={"csrf_token": csrf})
     client.post("/login", data={"csrf_token": csrf_of(client, "/login"), "name": "alice",
                                 "password": PASSWORD})
