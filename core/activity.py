@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-NETWORKS = ("x", "facebook", "web")
-ACTIONS = ("like", "repost", "quote", "explicit", "page_like", "share", "manual")
-
 
 @dataclass(frozen=True)
 class Target:
@@ -31,8 +28,8 @@ class Activity:
     else the last target.
     """
 
-    network: str
-    action: str
+    network: str  # a registered network's name (bots.registry), or "web" for a manual flattr
+    action: str  # what the network's triggers let through (bots.registry.Trigger.actions)
     external_id: str
     actor: str
     occurred_at: datetime

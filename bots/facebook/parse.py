@@ -77,10 +77,10 @@ def parse_time(value: Any) -> datetime | None:
 
 def page_target(page_id: str, name: str | None) -> Target:
     url = canonicalize(f"https://www.facebook.com/{page_id}")
+    # A Page is held for its identity; an id that is not a Page's (never seen) leaves it
+    # held for its URL, as X does with a post whose author id is not one.
     page = identity.try_of(NETWORK, PAGE_KIND, page_id)
-    if page is None:
-        raise MalformedResponse(f"a Page id that is not one: {page_id[:40]!r}")
-    return Target(url=url, identity=str(page), title=name)
+    return Target(url=url, identity=str(page) if page else None, title=name)
 
 
 def user_identity(user_id: str) -> str:
