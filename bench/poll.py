@@ -23,8 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.base import LinkedAccount, SocialNetwork  # noqa: E402
 from bots.facebook.adapter import FacebookNetwork  # noqa: E402
+from bots.networks import install  # noqa: E402
 from bots.sandbox import Rates, generate_scenario, start_sandbox  # noqa: E402
 from bots.x.adapter import XNetwork  # noqa: E402
+
+install()  # the sandbox emulates the registered networks
 
 ALL = frozenset({"likes", "reposts", "explicit"})
 WARMUP = timedelta(days=2)

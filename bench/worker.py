@@ -27,6 +27,7 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bots.networks import install  # noqa: E402
 from bots.sandbox import generate_scenario, start_sandbox  # noqa: E402
 from config import Settings  # noqa: E402
 from core import people  # noqa: E402
@@ -37,6 +38,8 @@ from core.db import Database  # noqa: E402
 from core.models import ActivityRecord, Base, Flattr, Thing  # noqa: E402
 from jobs.worker import Worker  # noqa: E402
 from runtime.app import App, rules_from  # noqa: E402
+
+install()  # the sandbox and the worker read the registered networks
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 KEY = generate_key()

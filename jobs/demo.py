@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from sqlalchemy import text
 
-from bots import facebook, x
+from bots import facebook, networks, x
 from bots.sandbox import start_sandbox
 from core import identity, ledger, people, reports, things
 from core.accounts import link_account, next_due_at
@@ -84,6 +84,7 @@ def scenario_path() -> Path:
 def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.stderr,
              scenario: dict | Path | None = None, database_url: str | None = None) -> DemoResult:
     started = time.monotonic()
+    networks.install()  # the sandbox emulates the registered networks
     workdir = Path(tempfile.mkdtemp(prefix="flattr-demo-"))  # removed at the end
     token_keys = None
     if database_url is not None:  # not a demo file: its tokens need no key kept anywhere

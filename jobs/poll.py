@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError
 
-from bots import registry
+from bots import networks, registry
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
 from bots.registry import AdapterContext
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
@@ -44,6 +44,7 @@ class Networks:
     deployment limits all)."""
 
     def __init__(self, app: App, api_base_url: str | None) -> None:
+        networks.install()  # the built-in ones, whoever built the App (a no-op when done)
         self.settings = app.settings
         self._base: dict[str, SocialNetwork] = {}
         self._by_triggers: dict[tuple[str, frozenset[str]], SocialNetwork] = {}

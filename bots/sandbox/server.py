@@ -36,6 +36,9 @@ class SandboxServer:
         # The registered networks', unless given (a test's own network).
         self.handlers = handlers if handlers is not None else tuple(
             spec.sandbox for spec in registry.all_networks() if spec.sandbox is not None)
+        if not self.handlers:  # it would answer 404 to everything
+            raise RuntimeError("the sandbox emulates no network: register them first "
+                               "(bots.networks.install())")
         self.faults = FaultTable()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
