@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.base import LinkedAccount, SocialNetwork  # noqa: E402
-from bots.facebook import FacebookNetwork  # noqa: E402
+from bots.facebook.adapter import FacebookNetwork  # noqa: E402
 from bots.sandbox import Rates, generate_scenario, start_sandbox  # noqa: E402
-from bots.x import XNetwork  # noqa: E402
+from bots.x.adapter import XNetwork  # noqa: E402
 
 ALL = frozenset({"likes", "reposts", "explicit"})
 WARMUP = timedelta(days=2)

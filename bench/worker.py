@@ -35,8 +35,8 @@ from core.activity import Activity, Target  # noqa: E402
 from core.crypto import generate_key  # noqa: E402
 from core.db import Database  # noqa: E402
 from core.models import ActivityRecord, Base, Flattr, Thing  # noqa: E402
-from jobs.app import App, rules_from  # noqa: E402
 from jobs.worker import Worker  # noqa: E402
+from runtime.app import App, rules_from  # noqa: E402
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
 KEY = generate_key()
@@ -80,7 +80,7 @@ def ingestion(url: str, n_accounts: int) -> tuple[float, float]:
     with app.db.unit_of_work() as session:
         for p in range(n_accounts):
             row = people.add_person(session, app.rules, f"p{p}", 1000, 5000, now=START)
-            link_account(session, app.settings, person_id=row.id, network="x",
+            link_account(session, app.keys, person_id=row.id, network="x",
                          external_user_id=str(100 + p), token="t", now=START)
     leased = lease_due(app.db, "bench", now=clock.now, limit=n_accounts,
                        lease=timedelta(minutes=5))
@@ -128,7 +128,7 @@ def setup_polling(url: str, scenario: dict, base_url: str, clock: Clock) -> None
             row = people.add_person(session, app.rules, person["key"], 1000, 5000, now=clock.now)
             for network in ("x", "facebook"):
                 spec = person[network]
-                link_account(session, app.settings, person_id=row.id, network=network,
+                link_account(session, app.keys, person_id=row.id, network=network,
                              external_user_id=spec["user_id"], token=spec["token"],
                              now=clock.now)
     worker = Worker(app, owner="init", concurrency=16)

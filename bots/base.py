@@ -18,9 +18,14 @@ STATUSES = ("ok", "needs_reconnect", "retry", "error")
 CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post")
 
 
+class MalformedResponse(ValueError):
+    """A body that is not the shape the network documents (truncated, not JSON, wrong
+    types)."""
+
+
 @dataclass(frozen=True)
 class LinkedAccount:
-    """A person's connected account: `network` is 'x' or 'facebook'."""
+    """A person's connected account: `network` is a registered network's name."""
 
     network: str
     external_user_id: str

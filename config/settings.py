@@ -7,11 +7,12 @@ named by its environment variable.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,8 +24,6 @@ from pydantic_settings import (
 from core.money import InvalidAmount, parse_cents
 
 ENV_PREFIX = "FLATTR_"
-X_TRIGGERS = frozenset({"likes", "reposts", "explicit"})
-FACEBOOK_TRIGGERS = frozenset({"page_likes", "shared_links"})
 
 
 def _cents(value: Any) -> int:
@@ -37,14 +36,56 @@ def _cents(value: Any) -> int:
         raise ValueError(str(exc)) from exc
 
 
-def _word_set(value: Any) -> frozenset[str]:
+def _word_set(value: Any) -> frozenset[str] | None:
+    if value is None:
+        return None
     if isinstance(value, str):
         return frozenset(w.strip().lower() for w in value.split(",") if w.strip())
     return frozenset(str(w).strip().lower() for w in value)
 
 
 Cents = Annotated[int, BeforeValidator(_cents)]
-WordSet = Annotated[frozenset[str], NoDecode, BeforeValidator(_word_set)]
+# None: the network's default triggers (filled in by validation, see _known_triggers).
+TriggerSet = Annotated[frozenset[str] | None, NoDecode, BeforeValidator(_word_set)]
+
+
+@dataclass(frozen=True)
+class TriggerVocabulary:
+    """A network's trigger names, as its registration (bots.registry) hands them over:
+    config imports no network code, yet checks the trigger settings inside validation, so
+    a bad trigger is reported together with every other bad setting."""
+
+    network: str
+    names: frozenset[str]
+    default: frozenset[str]
+    always_on: frozenset[str]
+
+
+_TRIGGER_SETTINGS: dict[str, TriggerVocabulary] = {}  # by Settings field name
+
+
+def register_trigger_setting(field: str, vocabulary: TriggerVocabulary) -> None:
+    if field not in Settings.model_fields:
+        raise ValueError(f"Settings has no field {field!r} for {vocabulary.network}'s triggers")
+    _TRIGGER_SETTINGS[field] = vocabulary
+
+
+def unregister_trigger_settings(network: str) -> None:
+    for field in [f for f, v in _TRIGGER_SETTINGS.items() if v.network == network]:
+        del _TRIGGER_SETTINGS[field]
+
+
+def _check_triggers(field: str, value: Iterable[str] | None) -> frozenset[str] | None:
+    vocabulary = _TRIGGER_SETTINGS.get(field)
+    if vocabulary is None:
+        if value is None:
+            return None
+        raise ValueError("no network registered these triggers, so they cannot be checked")
+    chosen = vocabulary.default if value is None else frozenset(value)
+    unknown = chosen - vocabulary.names
+    if unknown:
+        raise ValueError(f"unknown trigger(s) {sorted(unknown)}; known: {sorted(vocabulary.names)}")
+    return chosen | vocabulary.always_on  # an always-on trigger cannot be switched off
 
 
 class Settings(BaseSettings):
@@ -60,8 +101,9 @@ class Settings(BaseSettings):
     # Networks. "sandbox" talks to the local emulated networks (no credentials needed).
     networks: Literal["sandbox", "live"] = "sandbox"
     sandbox_url: str | None = None
-    x_triggers: WordSet = frozenset({"explicit"})
-    facebook_triggers: WordSet = FACEBOOK_TRIGGERS
+    # Which activity flattrs; the names and defaults come from the networks (bots.registry).
+    x_triggers: TriggerSet = Field(default=None, validate_default=True)
+    facebook_triggers: TriggerSet = Field(default=None, validate_default=True)
     x_service_handle: str = "flattrbot"
     x_client_id: str = "sandbox-x-client"
     x_client_secret: str = "sandbox-x-secret"
@@ -73,6 +115,11 @@ class Settings(BaseSettings):
     x_service_user_id: str | None = None
     x_service_token: str | None = None
     facebook_page_token: str | None = None
+    # Webhooks: Facebook's subscription check token (derived from the app secret when unset,
+    # shown on /admin), and the X app's consumer secret that signs X's webhooks (defaults
+    # to x_client_secret).
+    facebook_webhook_verify_token: str | None = None
+    x_consumer_secret: str | None = None
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     # Worker.
@@ -95,23 +142,12 @@ class Settings(BaseSettings):
     token_keys: str | None = None  # comma-separated; the first encrypts, all decrypt
     session_secret: str | None = None
 
-    @field_validator("x_triggers")
+    @field_validator("x_triggers", "facebook_triggers")
     @classmethod
-    def _known_x_triggers(cls, value: frozenset[str]) -> frozenset[str]:
-        unknown = value - X_TRIGGERS
-        if unknown:
-            raise ValueError(f"unknown trigger(s) {sorted(unknown)}; known: {sorted(X_TRIGGERS)}")
-        return value | {"explicit"}  # an explicit request is always honoured
-
-    @field_validator("facebook_triggers")
-    @classmethod
-    def _known_facebook_triggers(cls, value: frozenset[str]) -> frozenset[str]:
-        unknown = value - FACEBOOK_TRIGGERS
-        if unknown:
-            raise ValueError(
-                f"unknown trigger(s) {sorted(unknown)}; known: {sorted(FACEBOOK_TRIGGERS)}"
-            )
-        return value
+    def _known_triggers(cls, value: frozenset[str] | None,
+                        info: ValidationInfo) -> frozenset[str] | None:
+        assert info.field_name is not None
+        return _check_triggers(info.field_name, value)
 
     @field_validator("database_url")
     @classmethod

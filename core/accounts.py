@@ -21,15 +21,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import crypto, notifications
+from core import identity, notifications
 from core.activity import Activity
+from core.crypto import KeyRing
 from core.db import Database, rows_affected
 from core.errors import UserError
-from core.flattring import FlattrOutcome, record_activities
+from core.flattring import record_activities
 from core.models import SocialAccount, timed
+from core.outcomes import FlattrOutcome
 from core.rules import Rules
 
-NETWORK_PREFIX = {"x": "twitter", "facebook": "facebook:user"}  # as core.urls names them
 STATUS_ACTIVE = "active"
 STATUS_RECONNECT = "needs_reconnect"
 
@@ -37,45 +38,44 @@ STATUS_RECONNECT = "needs_reconnect"
 # -- tokens: the one place that seals and opens them ------------------------------------
 
 
-def seal_token(settings: Any, plaintext: str) -> str:
-    """Encrypt a token for storage (core.crypto: Fernet under FLATTR_TOKEN_KEYS). Every
+def seal_token(keys: KeyRing, plaintext: str) -> str:
+    """Encrypt a token for storage (Fernet under the token keys: runtime.keys). Every
     write of a token goes through here, every read through `open_token`."""
-    return crypto.seal(settings, plaintext)
+    return keys.seal(plaintext)
 
 
-def open_token(settings: Any, ciphertext: str | None) -> str:
+def open_token(keys: KeyRing, ciphertext: str | None) -> str:
     """The plaintext token; raises ValueError (crypto.TokenUnreadable) when no key opens it."""
     if not ciphertext:
         raise ValueError("no token stored")
-    return crypto.open_sealed(settings, ciphertext)
+    return keys.open(ciphertext)
 
 
 # -- linking ------------------------------------------------------------------------------
 
 
 def account_identity(network: str, external_user_id: str) -> str:
-    if network not in NETWORK_PREFIX:
-        raise UserError(f"unknown network {network!r}: use x or facebook")
-    return f"{NETWORK_PREFIX[network]}:{external_user_id}"
+    """The identity a linked account stands for (its network registered the scheme)."""
+    return str(identity.account(network, external_user_id))
 
 
-def link_account(session: Session, settings: Any, *, person_id: int, network: str,
+def link_account(session: Session, keys: KeyRing, *, person_id: int, network: str,
                  external_user_id: str, token: str, now: datetime, handle: str | None = None,
                  triggers: Iterable[str] | None = None) -> SocialAccount:
     """Connect (or reconnect) an account: a new token, active, due now, cursor kept."""
-    identity = account_identity(network, external_user_id)
+    who = account_identity(network, external_user_id)
     account = session.execute(select(SocialAccount).where(
         SocialAccount.network == network, SocialAccount.external_user_id == external_user_id,
     )).scalar_one_or_none()
     if account is not None and account.person_id != person_id:
-        raise UserError(f"{identity} is already linked to someone else")
+        raise UserError(f"{who} is already linked to someone else")
     if account is None:
         account = SocialAccount(person_id=person_id, network=network,
-                                external_user_id=external_user_id, identity=identity,
+                                external_user_id=external_user_id, identity=who,
                                 created_at=now)
         session.add(account)
     account.handle = handle or account.handle
-    account.token_ciphertext = seal_token(settings, token)
+    account.token_ciphertext = seal_token(keys, token)
     account.status = STATUS_ACTIVE
     account.triggers = ",".join(sorted(triggers)) if triggers is not None else account.triggers
     account.next_poll_at = now

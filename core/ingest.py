@@ -17,10 +17,17 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core import identity, notifications
 from core import ingest_sql as sql
-from core import notifications
 from core.activity import Activity, Target
-from core.flattring import (
+from core.ingest_sql import KnownThing, Pair
+from core.models import (
+    ActivityRecord,
+    Claim,
+    Flattr,
+    Settlement,
+)
+from core.outcomes import (
     FlattrOutcome,
     already,
     concurrent_duplicate,
@@ -32,17 +39,9 @@ from core.flattring import (
     own,
     wallet_too_low,
 )
-from core.ingest_sql import KnownThing, Pair
-from core.models import (
-    ActivityRecord,
-    Claim,
-    Flattr,
-    Settlement,
-)
 from core.periods import next_period, period_end, period_of
 from core.rules import Rules
 from core.things import canonical_targets, longest_prefix_claimer
-from core.urls import url_identity
 
 
 @dataclass
@@ -117,12 +116,12 @@ def _resolve(session: Session, items: list[_Item], now: datetime) -> dict[str, K
                 break
             claimer = longest_prefix_claimer(prefixes, target.url)
             if claimer is not None:
-                item.url = create(target, url_identity(target.url), claimer)
+                item.url = create(target, str(identity.url(target.url)), claimer)
                 break
         else:
             if ts and ts[-1].url:
-                identity = _fallback_identity(ts[-1])
-                item.url = create(ts[-1], identity, identities.get(identity))
+                held_by = _fallback_identity(ts[-1])
+                item.url = create(ts[-1], held_by, identities.get(held_by))
     if new:
         things.update(sql.create_things(session, list(new.values())))
     return things
@@ -130,7 +129,7 @@ def _resolve(session: Session, items: list[_Item], now: datetime) -> dict[str, K
 
 def _fallback_identity(target: Target) -> str:
     assert target.url is not None
-    return target.identity or url_identity(target.url)
+    return target.identity or str(identity.url(target.url))
 
 
 # -- the rules ------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import ledger
+from core import identity, ledger
 from core.activity import Target
 from core.db import rows_affected
 from core.errors import AlreadyClaimed, UnknownThing
@@ -17,7 +17,7 @@ from core.escrow import post_release
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
 from core.settlement_sql import POSTED_PERIODS
-from core.urls import InvalidURL, canonicalize, parse_identity, url_identity
+from core.urls import InvalidURL, canonicalize
 
 OWNERSHIP_LOCK_ID = 0x0C1A1D  # any constant shared by every worker
 
@@ -28,7 +28,8 @@ def add_thing(session: Session, rules: Rules, url: str, owner: Person, *, now: d
     the escrow still waiting for it."""
     canonical = canonicalize(url)
     _serialise_ownership(session)
-    thing = _find_or_create(session, canonical, url_identity(canonical), title, owner.id, now)
+    thing = _find_or_create(session, canonical, str(identity.url(canonical)), title, owner.id,
+                           now)
     if thing.owner_id not in (None, owner.id):
         raise AlreadyClaimed(f"{canonical} already belongs to someone else")
     thing.owner_id = owner.id
@@ -65,16 +66,16 @@ def resolve_target(session: Session, targets: tuple[Target, ...], *, now: dateti
             return thing
         claimer = prefix_claimer(session, target.url)
         if claimer is not None:
-            return _find_or_create(session, target.url, url_identity(target.url), target.title,
-                                   claimer, now)
+            return _find_or_create(session, target.url, str(identity.url(target.url)),
+                                   target.title, claimer, now)
     if not targets:
         return None
     fallback = targets[-1]
     if fallback.url is None:
         return None
-    identity = fallback.identity or url_identity(fallback.url)
-    return _find_or_create(session, fallback.url, identity, fallback.title,
-                           identity_claimer(session, identity), now)
+    held_by = fallback.identity or str(identity.url(fallback.url))
+    return _find_or_create(session, fallback.url, held_by, fallback.title,
+                           identity_claimer(session, held_by), now)
 
 
 def _canonical(target: Target) -> Target:
@@ -146,7 +147,7 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
     if raw[:8].lower().startswith(("http://", "https://")):
         kind, value = "prefix", canonicalize(raw)
     else:
-        kind, value = "identity", parse_identity(raw)
+        kind, value = "identity", str(identity.parse(raw))
     _serialise_ownership(session)
     if kind == "prefix":
         _refuse_overlapping_prefix(session, person, value)
@@ -165,7 +166,7 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
         match, params = "identity = :value", {"value": value}
     else:  # things held as url:<canonical url> under the prefix
         match = "SUBSTR(identity, 1, :n) = :value"
-        params = {"value": url_identity(value), "n": len(url_identity(value))}
+        params = {"value": identity.url_prefix(value), "n": len(identity.url_prefix(value))}
     things = rows_affected(session.execute(
         text(f"UPDATE things SET owner_id = :person WHERE owner_id IS NULL AND {match}"),
         {"person": person.id, **params},

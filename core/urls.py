@@ -1,4 +1,4 @@
-"""Canonical URLs and creator identities: pure functions, no network.
+"""Canonical URLs: pure functions, no network. (Identities: core/identity.py.)
 
 A canonical URL is the one spelling used to recognise a creation. Only what is certain
 is changed: scheme and host case, default ports, user info, fragments, redirect wrappers
@@ -42,15 +42,10 @@ _X_HOSTS = frozenset({"x.com", "www.x.com", "twitter.com", "www.twitter.com",
                       "mobile.twitter.com", "mobile.x.com"})
 _X_STATUS = re.compile(r"^/(?:[A-Za-z0-9_]{1,15}|i(?:/web)?)/status(?:es)?/(\d{1,25})(?:/.*)?$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_IDENTITY = re.compile(r"^(?:twitter:\d{1,25}|facebook:page:\d{1,25}|facebook:user:\d{1,25})$")
 
 
 class InvalidURL(UserError, ValueError):
     """Not an absolute http(s) URL we can stand behind."""
-
-
-class InvalidIdentity(UserError, ValueError):
-    """Not an identity such as twitter:12345, facebook:page:678 or url:https://..."""
 
 
 def canonicalize(url: str) -> str:
@@ -381,24 +376,3 @@ def _is_tracking(name: str, host: str = "") -> bool:
         _under(host, (domain,)) and lowered in names
         for domain, names in url_rules.HOST_TRACKING_PARAMS.items()
     )
-
-
-def parse_identity(text: str) -> str:
-    """Validate an identity; url: identities carry a canonical URL."""
-    value = (text or "").strip()
-    if value.startswith("url:"):
-        return "url:" + canonicalize(value[4:])
-    if not _IDENTITY.match(value):
-        raise InvalidIdentity(
-            f"not an identity: {value[:200]!r} "
-            "(expected twitter:ID, facebook:page:ID, facebook:user:ID or url:https://...)"
-        )
-    return value
-
-
-def url_identity(canonical_url: str) -> str:
-    return "url:" + canonical_url
-
-
-def identity_matches_prefix(identity: str, canonical_prefix: str) -> bool:
-    return identity.startswith("url:") and identity[4:].startswith(canonical_prefix)

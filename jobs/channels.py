@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
+from bots import facebook, x
 from bots.base import DeliveryResult, LinkedAccount, OutgoingMessage, SocialNetwork
-from jobs import logs
 from jobs.templates import Rendered
+from runtime import logs
 
 
 @dataclass(frozen=True)
 class Recipient:
-    key: str  # person:<id> or an identity such as twitter:123
+    key: str  # person:<id> or an identity (core.identity)
     name: str
     email: str | None = None
     x_user_id: str | None = None
@@ -132,7 +133,7 @@ class FacebookPagePost:
 
     def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
         assert self.page_id is not None and self.page_token is not None
-        sender = LinkedAccount("facebook", self.page_id, self.page_token)
+        sender = LinkedAccount(facebook.NETWORK, self.page_id, self.page_token)
         return self.network.post(
             OutgoingMessage("facebook_page_post", self.page_id, message.short), sender)
 
@@ -149,6 +150,7 @@ class XAnnounce:
 
     def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
         assert recipient.x_own_token is not None and recipient.x_user_id is not None
-        sender = LinkedAccount("x", recipient.x_user_id, recipient.x_own_token, recipient.x_handle)
+        sender = LinkedAccount(x.NETWORK, recipient.x_user_id, recipient.x_own_token,
+                               recipient.x_handle)
         return self.network.post(OutgoingMessage("x_mention", recipient.x_user_id, message.short),
                                  sender)

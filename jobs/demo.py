@@ -26,17 +26,17 @@ from typing import IO, Any
 
 from sqlalchemy import text
 
+from bots import facebook, x
 from bots.sandbox import start_sandbox
-from config import load_settings
-from core import ledger, people, reports, things
+from core import identity, ledger, people, reports, things
 from core.accounts import link_account, next_due_at
 from core.money import parse_cents
 from core.periods import period_end, period_of
-from jobs.app import build_app
 from jobs.channels import LogChannel
 from jobs.notify import NotifyStats
 from jobs.poll import PollStats
 from jobs.worker import Worker
+from runtime.app import build_app, load_settings
 
 DEMO_X_TRIGGERS = frozenset({"likes", "reposts", "explicit"})
 # name: (budget, funds, channels). dave's wallet is below the minimum budget (he is told);
@@ -145,13 +145,13 @@ def _populate(app: Any, spec: dict) -> None:
                                     parse_cents(funds), now=now, email=f"{name}@example.net")
             row.notify_channels = channels
             row.announce_flattrs = name in ANNOUNCERS
-            x, fb = person.get("x"), person.get("facebook")
-            if x:
-                link_account(session, app.settings, person_id=row.id, network="x",
-                             external_user_id=str(x["user_id"]), token=x["token"], now=now,
-                             handle=x.get("username"))
+            on_x, fb = person.get("x"), person.get("facebook")
+            if on_x:
+                link_account(session, app.keys, person_id=row.id, network=x.NETWORK,
+                             external_user_id=str(on_x["user_id"]), token=on_x["token"],
+                             now=now, handle=on_x.get("username"))
             if fb:
-                link_account(session, app.settings, person_id=row.id, network="facebook",
+                link_account(session, app.keys, person_id=row.id, network=facebook.NETWORK,
                              external_user_id=str(fb["user_id"]), token=fb["token"], now=now)
         creators = spec.get("creators", [])
         for index, creator in enumerate(creators[:-1] if len(creators) > 1 else creators):
@@ -161,9 +161,11 @@ def _populate(app: Any, spec: dict) -> None:
             row.notify_channels = CREATOR_CHANNELS[index % len(CREATOR_CHANNELS)]
             row.digest_enabled = index == len(CREATOR_CHANNELS) - 1
             claims = [creator["url_prefix"]]
-            claims += [f"twitter:{creator['x_user_id']}"] if creator.get("x_user_id") else []
-            claims += ([f"facebook:page:{creator['facebook_page_id']}"]
-                       if creator.get("facebook_page_id") else [])
+            if creator.get("x_user_id"):
+                claims.append(str(identity.of(x.NETWORK, x.USER_KIND, str(creator["x_user_id"]))))
+            if creator.get("facebook_page_id"):
+                claims.append(str(identity.of(facebook.NETWORK, facebook.PAGE_KIND,
+                                              str(creator["facebook_page_id"]))))
             for claim in claims:
                 things.claim(session, app.rules, row, claim, now=now)
 

@@ -20,15 +20,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bots import x
 from bots.base import DeliveryResult
-from core import outbox
+from core import identity, outbox
 from core.accounts import open_token
 from core.models import Claim, Person, SocialAccount
 from core.outbox import Claimed
-from jobs import logs
-from jobs.app import App
 from jobs.channels import Channel, Recipient
 from jobs.templates import Rendered, combine, render
+from runtime import logs
+from runtime.app import App
 
 LEASE = timedelta(minutes=5)
 
@@ -150,7 +151,7 @@ class Notifier:
                           x_account: SocialAccount | None, *, announce: bool) -> Recipient:
         own_token = None
         if announce and x_account is not None and x_account.status == "active":
-            own_token = open_token(self.app.settings, x_account.token_ciphertext)
+            own_token = open_token(self.app.keys, x_account.token_ciphertext)
         x_user_id = x_account.external_user_id if x_account else None
         if x_user_id is None:  # a creator who claimed an X identity without linking it
             x_user_id = _claimed_x_user(session, person.id)
@@ -230,17 +231,20 @@ def _groups(claimed: list[Claimed]) -> list[tuple[Claimed, ...]]:
 
 def _x_account(session: Session, person_id: int) -> SocialAccount | None:
     return session.execute(select(SocialAccount).where(
-        SocialAccount.person_id == person_id, SocialAccount.network == "x",
+        SocialAccount.person_id == person_id, SocialAccount.network == x.NETWORK,
     ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
 
 
 def _claimed_x_user(session: Session, person_id: int) -> str | None:
     value = session.execute(select(Claim.value).where(
-        Claim.person_id == person_id, Claim.kind == "identity", Claim.value.like("twitter:%"),
+        Claim.person_id == person_id, Claim.kind == "identity",
+        Claim.value.like(identity.prefix(x.NETWORK, x.USER_KIND) + "%"),
     ).order_by(Claim.id).limit(1)).scalar_one_or_none()
-    return value.split(":", 1)[1] if value else None
+    claimed = identity.try_parse(value)
+    return claimed.id if claimed is not None else None
 
 
-def _identity_recipient(identity: str) -> Recipient:
-    x_user = identity.split(":", 1)[1] if identity.startswith("twitter:") else None
-    return Recipient(key=identity, name=identity, x_user_id=x_user)
+def _identity_recipient(key: str) -> Recipient:
+    held_by = identity.try_parse(key)
+    on_x = held_by is not None and (held_by.network, held_by.kind) == (x.NETWORK, x.USER_KIND)
+    return Recipient(key=key, name=key, x_user_id=held_by.id if on_x and held_by else None)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ from datetime import timedelta
 
 from sqlalchemy.exc import DBAPIError
 
+from bots import registry
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
+from bots.registry import AdapterContext
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
-from jobs import logs
-from jobs.app import App
-
-FACEBOOK_ACTIONS = {"page_likes": "page_like", "shared_links": "share"}
+from runtime import logs
+from runtime.app import App
 
 
 @dataclass
@@ -39,45 +38,37 @@ class PollStats:
 
 
 class Networks:
-    """The adapters, built once per process: one pooled HTTP session per network, and one X
-    adapter per set of triggers (a person may switch some off; the deployment limits all)."""
+    """The registered networks' adapters, built once per process: one pooled HTTP session
+    per network; where a network's adapter reads only the streams its triggers need (X), one
+    adapter per set of triggers, sharing that session (a person may switch some off; the
+    deployment limits all)."""
 
-    def __init__(self, app: App, api_base_url: str | None,
-                 x_factory: Callable[..., SocialNetwork] | None = None,
-                 facebook_factory: Callable[..., SocialNetwork] | None = None) -> None:
-        from bots.facebook import FacebookNetwork
-        from bots.x import XNetwork
-
-        settings = app.settings
-        self.settings = settings
-        timeout = settings.http_timeout_seconds
-        self._x_factory = x_factory or XNetwork
-        self._x_base: SocialNetwork = self._x_factory(
-            triggers=settings.x_triggers, service_handle=settings.x_service_handle,
-            api_base_url=api_base_url, timeout=timeout)
-        self._x_by_triggers: dict[frozenset[str], SocialNetwork] = {
-            frozenset(settings.x_triggers): self._x_base}
-        self.facebook: SocialNetwork = (facebook_factory or FacebookNetwork)(
-            graph_version=settings.facebook_graph_version, api_base_url=api_base_url,
-            timeout=timeout)
+    def __init__(self, app: App, api_base_url: str | None) -> None:
+        self.settings = app.settings
+        self._base: dict[str, SocialNetwork] = {}
+        self._by_triggers: dict[tuple[str, frozenset[str]], SocialNetwork] = {}
+        for spec in registry.all_networks():
+            triggers = spec.enabled_triggers(self.settings)
+            self._base[spec.name] = spec.adapter(
+                AdapterContext(self.settings, api_base_url, triggers))
+            self._by_triggers[spec.name, triggers] = self._base[spec.name]
         self._lock = threading.Lock()
 
-    @property
-    def x(self) -> SocialNetwork:
-        return self._x_base
+    def get(self, network: str) -> SocialNetwork:
+        """The network's adapter with the deployment's triggers (notifications use it)."""
+        registry.get(network)  # an unknown name: UnknownNetwork, not a KeyError
+        return self._base[network]
 
     def for_account(self, account: LeasedAccount) -> SocialNetwork:
-        if account.network == "facebook":
-            return self.facebook
-        triggers = frozenset(self.settings.x_triggers)
-        if account.triggers is not None:
-            triggers = (triggers & account.triggers) | {"explicit"}
+        spec = registry.get(account.network)
+        if not spec.adapter_per_triggers:
+            return self._base[spec.name]
+        triggers = spec.account_triggers(self.settings, account.triggers)
         with self._lock:
-            if triggers not in self._x_by_triggers:
-                self._x_by_triggers[triggers] = self._x_factory(
-                    triggers=triggers, service_handle=self.settings.x_service_handle,
-                    session=self._x_base.session)  # type: ignore[attr-defined]
-            return self._x_by_triggers[triggers]
+            if (spec.name, triggers) not in self._by_triggers:
+                self._by_triggers[spec.name, triggers] = spec.adapter(AdapterContext(
+                    self.settings, None, triggers, shared=self._base[spec.name]))
+            return self._by_triggers[spec.name, triggers]
 
 
 class Poller:
@@ -124,10 +115,10 @@ class Poller:
                 self._store(account, future.result(), stats)
 
     def _fetch(self, account: LeasedAccount) -> FetchResult:
-        network = self.networks.for_account(account)
         now = self.app.now()
         try:
-            token = open_token(self.app.settings, account.token_ciphertext)
+            network = self.networks.for_account(account)
+            token = open_token(self.app.keys, account.token_ciphertext)
             linked = LinkedAccount(account.network, account.external_user_id, token,
                                    account.handle)
             return network.fetch_activity(linked, account.cursor, now)
@@ -138,12 +129,12 @@ class Poller:
 
     def _store(self, account: LeasedAccount, result: FetchResult, stats: PollStats) -> None:
         activities = list(result.activities)
-        if account.network == "facebook":
-            # The deployment's triggers, narrowed by what the person chose for the account.
-            chosen = set(self.app.settings.facebook_triggers)
-            if account.triggers is not None:
-                chosen &= account.triggers
-            wanted = {FACEBOOK_ACTIONS[t] for t in chosen}
+        spec = registry.find(account.network)
+        if spec is not None:
+            # What the account's triggers allow: the deployment's, narrowed by the person's
+            # choice (an adapter that reads only some streams has filtered already).
+            wanted = spec.allowed_actions(spec.account_triggers(self.app.settings,
+                                                                account.triggers))
             activities = [a for a in activities if a.action in wanted]
         now = self.app.now()
         try:

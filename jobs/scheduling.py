@@ -16,8 +16,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from jobs import logs
 from jobs.worker import Worker
+from runtime import logs
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bots import registry
 from core.money import format_cents
 
 SHORT_LIMIT = 280  # an X post
@@ -59,7 +60,8 @@ def _new_flattrs(d: dict[str, Any], name: str, cur: str) -> Rendered:
 
 
 def _needs_reconnect(d: dict[str, Any], name: str, cur: str) -> Rendered:
-    network = {"x": "X", "facebook": "Facebook"}.get(d.get("network") or "", "a network")
+    spec = registry.find(d.get("network") or "")
+    network = spec.display_name if spec is not None else "a network"
     who = f" (@{d['handle']})" if d.get("handle") else ""
     text = (f"Hello {name}, your {network} account{who} no longer lets us read your activity:"
             " please reconnect it, or your likes and shares will not be flattred.")

@@ -15,13 +15,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from bots import facebook, x
 from bots.base import LinkedAccount
 from config import ConfigError
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
-from jobs import logs
-from jobs.app import App
 from jobs.channels import (
     Channel,
     EmailChannel,
@@ -33,7 +32,9 @@ from jobs.channels import (
 )
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
-from jobs.tokens import RefreshSummary, refresh_x_tokens
+from jobs.tokens import RefreshSummary, refresh_tokens
+from runtime import logs
+from runtime.app import App
 
 SETTLE_GRACE = timedelta(minutes=5)
 
@@ -60,15 +61,16 @@ class SimClock:
 def build_channels(app: App, networks: Networks, log_channel: LogChannel | None = None
                    ) -> list[Channel]:
     s = app.settings
-    service = (LinkedAccount("x", s.x_service_user_id or "", s.x_service_token,
+    service = (LinkedAccount(x.NETWORK, s.x_service_user_id or "", s.x_service_token,
                              s.x_service_handle) if s.x_service_token else None)
+    on_x, on_facebook = networks.get(x.NETWORK), networks.get(facebook.NETWORK)
     return [
         log_channel or LogChannel(),
         EmailChannel(s.smtp_host, s.smtp_port, s.smtp_sender, timeout=s.http_timeout_seconds),
-        XDirectMessage(networks.x, service),
-        XMention(networks.x, service),
-        FacebookPagePost(networks.facebook, s.facebook_page_id, s.facebook_page_token),
-        XAnnounce(networks.x),
+        XDirectMessage(on_x, service),
+        XMention(on_x, service),
+        FacebookPagePost(on_facebook, s.facebook_page_id, s.facebook_page_token),
+        XAnnounce(on_x),
     ]
 
 
@@ -141,9 +143,10 @@ class Worker:
         return self.notifier.daily()
 
     def refresh_tokens(self) -> RefreshSummary:
-        """Renew X access tokens expiring within the margin (each worker may run it: one
-        claims each account; a refusal marks it needs_reconnect)."""
-        result = refresh_x_tokens(self.app.db, self.oauth_settings, now=self.app.now())
+        """Renew access tokens expiring within the margin, on the networks that refresh
+        them (X) (each worker may run it: one claims each account; a refusal marks it
+        needs_reconnect)."""
+        result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now())
         if result.refreshed or result.failed or result.deferred:
             logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
                        failed=result.failed, raced=result.raced, deferred=result.deferred)

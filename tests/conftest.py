@@ -16,11 +16,16 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bots import networks
 from config import Settings
 from core.db import Database
 from core.models import Base
 from core.rules import Rules
-from jobs.app import App, rules_from
+from runtime.app import App, rules_from
+
+# The built-in networks, as every composition root registers them (runtime.app does it for
+# the app; tests also build Settings and parse identities directly).
+networks.install()
 
 PG_URL = os.environ.get("FLATTR_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

@@ -11,13 +11,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from bots import registry
 from core import people
 from core.models import Person, SocialAccount
 from core.money import format_cents, parse_cents
 from core.things import claim
 from web.context import db_session, flattr_app
 from web.security import admin_required
-from web.webhooks import facebook_verify_token
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -30,7 +30,16 @@ def index() -> ResponseReturnValue:
     accounts = list(session.execute(select(SocialAccount).order_by(SocialAccount.id)).scalars())
     wallets = {p.id: people.wallet_balance(session, p.id) for p in persons}
     return render_template("admin.html", persons=persons, accounts=accounts, wallets=wallets,
-                           verify_token=facebook_verify_token())
+                           webhooks=_webhooks())
+
+
+def _webhooks() -> list[dict[str, object]]:
+    """Where each network's webhooks must point, for the operator to paste in."""
+    settings = flattr_app().settings
+    return [{"name": spec.name, "display_name": spec.display_name,
+             "verify_token": hook.verify_token(settings) if hook.verify_token else None,
+             "callbacks": hook.signed_user is not None}
+            for spec in registry.all_networks() if (hook := spec.webhook) is not None]
 
 
 @bp.post("/topup")

@@ -13,12 +13,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from config import ConfigError, Settings
-from core import crypto
 from core.db import ping
 from core.errors import UserError
 from core.money import format_cents
-from jobs.app import App
-from web import context, logs
+from runtime import logs
+from runtime.app import App
+from runtime.keys import key_ring
+from web import context
 from web.security import check_csrf, csrf_token, current_person
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -71,7 +72,7 @@ def session_secret(settings: Settings) -> str:
         return settings.session_secret
     if settings.networks == "live":
         raise ConfigError(["FLATTR_SESSION_SECRET: required when FLATTR_NETWORKS=live"])
-    key = crypto.configured_keys(settings)[0]
+    key = key_ring(settings).first
     return hmac.new(key.encode(), b"flattr-web-session", hashlib.sha256).hexdigest()
 
 

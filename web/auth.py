@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core.users import TooManySignIns, authenticate, sign_up
-from jobs import logs
+from runtime import logs
 from web.context import commit, db_session, flattr_app
 from web.security import safe_next, sign_in, sign_out
 

@@ -10,7 +10,7 @@ from flask import Flask, current_app, g
 from flask.wrappers import Response
 from sqlalchemy.orm import Session
 
-from jobs.app import App
+from runtime.app import App
 
 EXTENSION = "flattr"
 

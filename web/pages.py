@@ -7,13 +7,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from bots import registry
 from core import flattring, people
 from core.errors import UserError
 from core.models import Claim, OptOut
 from core.money import format_cents, parse_cents
 from core.periods import next_period, parse_period, period_of
 from web import queries
-from web.accounts import ALL_TRIGGERS, NETWORK_NAMES, enabled_triggers
+from web.accounts import enabled_triggers, linkable
 from web.context import db_session, flattr_app
 from web.security import current_person, login_required
 
@@ -47,13 +48,21 @@ def me() -> ResponseReturnValue:
         wallet=people.wallet_balance(session, person.id),
         budget=people.budget_for(session, person.id, period),
         next_budget=people.budget_for(session, person.id, next_period(period)),
-        accounts=accounts, all_triggers=ALL_TRIGGERS, network_names=NETWORK_NAMES,
-        enabled={n: enabled_triggers(n) for n in ALL_TRIGGERS},
+        accounts=accounts, networks=linkable(), **_network_views(),
         active={a.id: _active_triggers(a.network, a.triggers) for a in accounts},
         flattrs=queries.open_flattrs(session, person.id),
         statements=queries.statements(session, person.id),
         sandbox=app.settings.networks == "sandbox",
     )
+
+
+def _network_views() -> dict[str, dict]:
+    """What the pages show of every registered network, by name."""
+    specs = registry.all_networks()
+    return {"network_names": {n.name: n.display_name for n in specs},
+            "all_triggers": {n.name: n.trigger_names for n in specs},
+            "enabled": {n.name: enabled_triggers(n.name) for n in specs},
+            "always_on": {n.name: n.always_on for n in specs}}
 
 
 def _active_triggers(network: str, stored: str | None) -> frozenset[str]:
@@ -137,7 +146,8 @@ def creator() -> ResponseReturnValue:
         earnings=queries.earnings(session, person.id),
         escrow=queries.escrow_waiting(session, candidates, app.now()),
         channels=CHANNELS, chosen=set(filter(None, person.notify_channels.split(","))),
-        opted_out=queries.opted_out(session, person.id), network_names=NETWORK_NAMES,
+        opted_out=queries.opted_out(session, person.id), networks=linkable(),
+        network_names={n.name: n.display_name for n in registry.all_networks()},
     )
 
 

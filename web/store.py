@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bots.oauth import Identity, Tokens
+from bots import registry
+from bots.oauth import AccountInfo, Tokens
 from config import Settings
 from core import accounts
 from core.db import rows_affected
 from core.errors import UserError
 from core.models import OAuthState, SocialAccount, timed
+from runtime.keys import key_ring
 
 STATE_TTL = timedelta(minutes=15)
-CLAIM_IDENTITY = {"x": "twitter:{id}", "facebook": "facebook:user:{id}"}
 
 
 class BadState(UserError):
@@ -57,19 +58,20 @@ def forget_old_states(session: Session, *, now: datetime) -> int:
 
 
 def link(session: Session, settings: Settings, *, person_id: int, network: str,
-         identity: Identity, tokens: Tokens, now: datetime) -> SocialAccount:
+         identity: AccountInfo, tokens: Tokens, now: datetime) -> SocialAccount:
     account = accounts.link_account(
-        session, settings, person_id=person_id, network=network,
+        session, key_ring(settings), person_id=person_id, network=network,
         external_user_id=identity.external_user_id, token=tokens.access_token, now=now,
         handle=identity.handle)
-    account.refresh_ciphertext = (accounts.seal_token(settings, tokens.refresh_token)
+    account.refresh_ciphertext = (accounts.seal_token(key_ring(settings), tokens.refresh_token)
                                   if tokens.refresh_token else None)
     account.token_expires_at = tokens.expires_at
     return account
 
 
-def claim_value(network: str, identity: Identity) -> str:
-    return CLAIM_IDENTITY[network].format(id=identity.external_user_id)
+def claim_value(network: str, account: AccountInfo) -> str:
+    """What signing in to an account proves: its network's account identity."""
+    return str(registry.get(network).account_identity(account.external_user_id))
 
 
 def person_account(session: Session, person_id: int, account_id: int) -> SocialAccount:

@@ -1,202 +1,119 @@
 """Webhooks: the networks push, we poll sooner.
 
-Every POST is verified before anything is read from it: Facebook's `X-Hub-Signature-256`
-(hex HMAC-SHA256 of the raw body under the app secret), Facebook's `signed_request`
-(base64url HMAC-SHA256 of the payload under the app secret), X's
-`x-twitter-webhooks-signature` (base64 HMAC-SHA256 of the raw body under the consumer
-secret). A request that fails gets 403 and changes nothing. A verified event makes the
-account due now (`next_poll_at = now`): the poll does the reading, the event is only a hint.
+Each registered network with a NetworkSpec.webhook answers at /webhooks/<network>. Every
+POST is verified before anything is read from it (the network's `rejects`: Facebook's
+`X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
+request that fails gets 403 and changes nothing. A verified event makes the accounts it
+names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint.
+Networks with signed deauthorize and data-deletion callbacks (Facebook) get those too.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import logging
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, update
 
+from bots import registry
 from bots.polling import make_due
+from bots.registry import Webhook
 from core import accounts
 from core.db import rows_affected
 from core.models import SocialAccount
-from jobs import logs
+from runtime import logs
 from web.context import db_session, flattr_app
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-# -- verification (pure) -------------------------------------------------------------------
-
-def hub_signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def x_signature(secret: str, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode()
+def _webhook(network: str) -> Webhook:
+    spec = registry.find(network)
+    if spec is None or spec.webhook is None:
+        abort(404)
+    return spec.webhook
 
 
-def signature_ok(expected: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+@bp.get("/<network>")
+def handshake(network: str) -> ResponseReturnValue:
+    reply = _webhook(network).handshake(flattr_app().settings, request.args)
+    if reply.status >= 400:
+        abort(reply.status)
+    return reply.body, reply.status, {"Content-Type": reply.content_type}
 
 
-def parse_signed_request(signed_request: str, secret: str) -> dict[str, Any] | None:
-    """Facebook's signed_request, or None when malformed or not signed with `secret`.
-    (facebook-sdk's version raises on malformed input and compares non-constant-time.)"""
-    try:
-        encoded_sig, payload = signed_request.split(".", 1)
-        sig = _b64url(encoded_sig)
-        expected = hmac.new(secret.encode(), payload.encode("ascii"), hashlib.sha256).digest()
-        if not hmac.compare_digest(sig, expected):
-            return None
-        data = json.loads(_b64url(payload))
-    except (ValueError, UnicodeError):
-        return None
-    if not isinstance(data, dict) or str(data.get("algorithm", "")).upper() != "HMAC-SHA256":
-        return None
-    return data
-
-
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def facebook_verify_token() -> str:
-    settings = flattr_app().settings
-    configured = getattr(settings, "facebook_webhook_verify_token", None)
-    if configured:
-        return str(configured)
-    # Derived from the app secret when not configured: shown to operators on /admin.
-    return hmac.new(settings.facebook_app_secret.encode(), b"flattr-webhook-verify",
-                    hashlib.sha256).hexdigest()[:32]
-
-
-def x_webhook_secret() -> str:
-    settings = flattr_app().settings
-    return str(getattr(settings, "x_consumer_secret", None) or settings.x_client_secret)
-
-
-# -- Facebook ------------------------------------------------------------------------------
-
-@bp.get("/facebook")
-def facebook_handshake() -> ResponseReturnValue:
-    args = request.args
-    if args.get("hub.mode") != "subscribe" or not signature_ok(
-            facebook_verify_token(), args.get("hub.verify_token")):
-        abort(403)
-    return args.get("hub.challenge", ""), 200, {"Content-Type": "text/plain"}
-
-
-@bp.post("/facebook")
-def facebook_event() -> ResponseReturnValue:
+@bp.post("/<network>")
+def event(network: str) -> ResponseReturnValue:
+    webhook = _webhook(network)
     body = request.get_data(cache=True)
-    secret = flattr_app().settings.facebook_app_secret
-    if not signature_ok(hub_signature(secret, body), request.headers.get("X-Hub-Signature-256")):
-        _reject("facebook", "bad or missing X-Hub-Signature-256")
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    reason = webhook.rejects(flattr_app().settings, body, headers)
+    if reason is not None:
+        _reject(network, reason)
     try:
-        event = json.loads(body)
+        pushed = json.loads(body)
     except ValueError:
         abort(400)
-    users = [str(e.get("uid") or e.get("id")) for e in _entries(event)
-             if e.get("uid") or e.get("id")]
-    return jsonify(scheduled=_poll_soon("facebook", users))
+    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)))
 
 
-@bp.post("/facebook/deauthorize")
-def facebook_deauthorize() -> ResponseReturnValue:
-    data = _signed_request()
-    user_id = str(data.get("user_id") or "")
+@bp.post("/<network>/deauthorize")
+def deauthorize(network: str) -> ResponseReturnValue:
+    """The person removed the app on the network: the account needs reconnecting, and its
+    tokens are forgotten."""
+    user_id = _signed_user(network)
     changed = rows_affected(db_session().execute(
         update(SocialAccount)
-        .where(SocialAccount.network == "facebook", SocialAccount.external_user_id == user_id)
+        .where(SocialAccount.network == network, SocialAccount.external_user_id == user_id)
         .values(status=accounts.STATUS_RECONNECT, token_ciphertext=None,
                 refresh_ciphertext=None, token_expires_at=None,
-                last_error="the app was removed on Facebook")))
+                last_error=f"the app was removed on {registry.get(network).display_name}")))
     return jsonify(deauthorized=changed)
 
 
-@bp.post("/facebook/data-deletion")
-def facebook_data_deletion() -> ResponseReturnValue:
-    data = _signed_request()
-    user_id = str(data.get("user_id") or "")
+@bp.post("/<network>/data-deletion")
+def data_deletion(network: str) -> ResponseReturnValue:
+    user_id = _signed_user(network)
     session = db_session()
-    for account in session.query(SocialAccount).filter_by(network="facebook",
+    for account in session.query(SocialAccount).filter_by(network=network,
                                                           external_user_id=user_id):
         session.delete(account)
-    code = _confirmation_code(user_id)
+    code = _confirmation(network, user_id)
     base = flattr_app().settings.web_base_url
-    path = url_for("webhooks.deletion_status", code=code)
+    path = url_for("webhooks.deletion_status", network=network, code=code)
     status_url = base.rstrip("/") + path if base else url_for(
-        "webhooks.deletion_status", code=code, _external=True)
+        "webhooks.deletion_status", network=network, code=code, _external=True)
     return jsonify(url=status_url, confirmation_code=code)
 
 
-@bp.get("/facebook/deletion/<code>")
-def deletion_status(code: str) -> ResponseReturnValue:
+@bp.get("/<network>/deletion/<code>")
+def deletion_status(network: str, code: str) -> ResponseReturnValue:
     user_id, _, mac = code.partition(".")
-    if not user_id or not signature_ok(_confirmation_code(user_id), code) or not mac:
+    if not user_id or not mac or not hmac.compare_digest(
+            _confirmation(network, user_id).encode(), code.encode()):
         abort(404)
     return jsonify(confirmation_code=code, status="deleted")
 
 
-def _signed_request() -> dict[str, Any]:
-    secret = flattr_app().settings.facebook_app_secret
-    data = parse_signed_request(request.form.get("signed_request", ""), secret)
-    if data is None:
-        _reject("facebook", "bad or missing signed_request")
-    return data
+def _signed_user(network: str) -> str:
+    webhook = _webhook(network)
+    if webhook.signed_user is None:
+        abort(404)
+    user_id = webhook.signed_user(flattr_app().settings, request.form.get("signed_request", ""))
+    if user_id is None:
+        _reject(network, "bad or missing signed_request")
+    return user_id
 
 
-def _confirmation_code(user_id: str) -> str:
-    secret = flattr_app().settings.facebook_app_secret.encode()
-    mac = hmac.new(secret, b"deletion:" + user_id.encode(), hashlib.sha256).hexdigest()[:20]
-    return f"{user_id}.{mac}"
-
-
-def _entries(event: Any) -> list[dict[str, Any]]:
-    if not isinstance(event, dict) or not isinstance(event.get("entry"), list):
-        return []
-    return [e for e in event["entry"] if isinstance(e, dict)]
-
-
-# -- X -------------------------------------------------------------------------------------
-
-@bp.get("/x")
-def x_crc() -> ResponseReturnValue:
-    crc_token = request.args.get("crc_token")
-    if not crc_token:
-        abort(400)
-    return jsonify(response_token=x_signature(x_webhook_secret(), crc_token.encode()))
-
-
-@bp.post("/x")
-def x_event() -> ResponseReturnValue:
-    body = request.get_data(cache=True)
-    if not signature_ok(x_signature(x_webhook_secret(), body),
-                        request.headers.get("x-twitter-webhooks-signature")):
-        _reject("x", "bad or missing x-twitter-webhooks-signature")
-    try:
-        event = json.loads(body)
-    except ValueError:
-        abort(400)
-    return jsonify(scheduled=_poll_soon("x", _x_users(event)))
-
-
-def _x_users(event: Any) -> list[str]:
-    """Account Activity (`for_user_id`) and X Activity API (`data.filter.user_id`)."""
-    if not isinstance(event, dict):
-        return []
-    users = [event.get("for_user_id")]
-    data = event.get("data")
-    if isinstance(data, dict) and isinstance(data.get("filter"), dict):
-        users.append(data["filter"].get("user_id"))
-    return [str(u) for u in users if u]
+def _confirmation(network: str, user_id: str) -> str:
+    webhook = _webhook(network)
+    if webhook.confirmation is None:
+        abort(404)
+    return webhook.confirmation(flattr_app().settings, user_id)
 
 
 def _reject(network: str, reason: str) -> NoReturn:

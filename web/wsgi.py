@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.app import build_app
+from runtime.app import build_app
 from web.app import create_app
 
 application = create_app(build_app())

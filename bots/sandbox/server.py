@@ -1,10 +1,12 @@
 """The sandbox HTTP server: stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive, TCP_NODELAY
-(without it a keep-alive connection stalls on delayed ACKs: ~23 requests/s)."""
+(without it a keep-alive connection stalls on delayed ACKs: ~23 requests/s).
+
+The server is generic: each registered network's SandboxHandler (bots/<network>/sandbox.py,
+found through bots.registry) answers its own paths and shapes its own injected faults."""
 
 from __future__ import annotations
 
 import json
-import re
 import socket
 import sys
 import threading
@@ -16,22 +18,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from bots.sandbox import facebook_api, oauth, x_api
+from bots import registry
+from bots.registry import SandboxHandler
 from bots.sandbox.faults import Fault, FaultTable
-from bots.sandbox.replies import Reply, fb_error, html_reply, json_reply, x_problem
+from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import World, load_world
-
-_FB_DIALOG = re.compile(r"^/(v\d{1,2}\.\d{1,2})/dialog/oauth(/approve)?$")
-_FB_TOKEN = re.compile(r"^/(v\d{1,2}\.\d{1,2})/oauth/access_token$")
 
 
 class SandboxServer:
     """A running sandbox. Drive it from Python: set_now/advance (the clock), add_fault/
     clear_faults, revoke_token, sent_messages; or over HTTP under /_sandbox/."""
 
-    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, world: World, host: str = "127.0.0.1", port: int = 0,
+                 handlers: tuple[SandboxHandler, ...] | None = None) -> None:
         self.world = world
+        # The registered networks', unless given (a test's own network).
+        self.handlers = handlers if handlers is not None else tuple(
+            spec.sandbox for spec in registry.all_networks() if spec.sandbox is not None)
         self.faults = FaultTable()
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
@@ -107,37 +111,21 @@ class SandboxServer:
     def dispatch(self, request: Request) -> Reply:
         if request.path.startswith("/_sandbox/"):
             return self._admin(request)
-        network = "facebook" if re.match(r"^/v\d", request.path) else "x"
         token = request.bearer or request.param("access_token")
         target = request.path + ("?" + urlencode(request.query) if request.query else "")
         latency, fault = self.faults.take(target, token)
         if latency:
             time.sleep(latency / 1000)
         if fault is not None:
-            injected = _inject(self, fault, network, request)
-            if injected is not None:
-                return injected
+            return _inject(self, fault, request)
         return self._route(request)
 
     def _route(self, request: Request) -> Reply:
-        path, world = request.path, self.world
-        if path == "/i/oauth2/authorize":
-            return oauth.x_authorize(world, request)
-        if path == "/i/oauth2/authorize/approve":
-            return oauth.x_approve(world, request)
-        if path == "/2/oauth2/token" and request.method == "POST":
-            return oauth.x_token(world, request)
-        if path.startswith("/2/"):
-            return x_api.handle(world, request)
-        if match := _FB_DIALOG.match(path):
-            if match.group(2):
-                return oauth.fb_approve(world, request)
-            return oauth.fb_dialog(world, request, match.group(1))
-        if _FB_TOKEN.match(path):
-            return oauth.fb_access_token(world, request)
-        if match := facebook_api.GRAPH_PATH.match(path):
-            return facebook_api.handle(world, request, match.group(1), match.group(2))
-        return html_reply(404, f"<h1>Not found</h1>{path}")
+        for handler in self.handlers:
+            reply = handler.route(self.world, request)
+            if reply is not None:
+                return reply
+        return html_reply(404, f"<h1>Not found</h1>{request.path}")
 
     def _admin(self, request: Request) -> Reply:
         """POST /_sandbox/faults {kind,...}; DELETE /_sandbox/faults; GET /_sandbox/faults;
@@ -170,41 +158,13 @@ class SandboxServer:
         return json_reply(404, {"error": f"unknown admin path {request.path}"})
 
 
-def _inject(server: SandboxServer, fault: Fault, network: str, request: Request) -> Reply | None:
-    """The answer a fault gives, in the network's own shape; None to answer normally."""
-    now = server.now
-    if fault.kind == "revoked":
-        if network == "x":
-            return x_problem(401, "Unauthorized")
-        return fb_error(
-            400,
-            190,
-            "Error validating access token: The session has been "
-            "invalidated because the user changed their password.",
-            subcode=460,
-        )
-    if fault.kind == "rate_limit":
-        reset = now + timedelta(seconds=fault.reset_in_s)
-        if network == "x":
-            return x_problem(429, "Too Many Requests", headers=x_api.rate_headers(75, 0, reset))
-        return fb_error(400, 17, "(#17) User request limit reached", transient=True)
-    if fault.kind == "usage_capped":
-        return x_problem(
-            429,
-            "Usage cap exceeded: Monthly product cap",
-            "https://api.twitter.com/2/problems/usage-capped",
-        )
-    if fault.kind == "status":
-        if network == "x":
-            return x_problem(fault.status)
-        if fault.status in (502, 504):  # a proxy in front of the Graph answers in HTML
-            return html_reply(fault.status, "<html><body>Bad Gateway</body></html>")
-        return fb_error(
-            fault.status,
-            2,
-            "An unexpected error has occurred. Please retry your request later.",
-            transient=True,
-        )
+def _inject(server: SandboxServer, fault: Fault, request: Request) -> Reply:
+    """The answer a fault gives: in the shape of the network whose path it is (its
+    handler's `fault`), else the real answer, spoilt as the fault says."""
+    owner = next((h for h in server.handlers if h.owns(request.path)), None)
+    shaped = owner.fault(fault, server.now) if owner is not None else None
+    if shaped is not None:
+        return shaped
     real = server._route(request)
     if fault.kind == "malformed":
         real.status, real.body = 200, b"<html>upstream hiccup</html>" + real.body[:10]
@@ -275,9 +235,11 @@ def start_sandbox(
     host: str = "127.0.0.1",
     port: int = 0,
     clock: Callable[[], datetime] | None = None,
+    handlers: tuple[SandboxHandler, ...] | None = None,
 ) -> SandboxServer:
-    """Load a scenario (dict, JSON text or file path) and serve it in a background thread."""
-    return SandboxServer(load_world(scenario, clock), host, port).start()
+    """Load a scenario (dict, JSON text or file path) and serve it in a background thread;
+    `handlers`: the networks it emulates (default: every registered one)."""
+    return SandboxServer(load_world(scenario, clock), host, port, handlers).start()
 
 
 def dump(obj: Any) -> str:

@@ -13,7 +13,7 @@ import requests
 from openapi_schema_validator import OAS30Validator
 
 from bots.sandbox import SandboxServer
-from bots.x_parse import EXPANSIONS, TWEET_FIELDS, parse_liked_tweets
+from bots.x.parse import EXPANSIONS, TWEET_FIELDS, parse_liked_tweets
 from tests.bots.conftest import load_json
 
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bots.base import FetchResult, LinkedAccount
-from bots.facebook import FacebookNetwork
+from bots.facebook.adapter import FacebookNetwork
 from bots.pacing import MAX_IDLE_DELAY
 from bots.sandbox import SandboxServer, generate_scenario, start_sandbox
-from bots.x import XNetwork
+from bots.x.adapter import XNetwork
 from tests.bots.conftest import expected_facebook, expected_x
 
 ALL = frozenset({"likes", "reposts", "explicit"})

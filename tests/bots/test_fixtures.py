@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from bots.base import LinkedAccount
-from bots.facebook import FacebookNetwork
-from bots.facebook_parse import (
+from bots.facebook.adapter import FacebookNetwork
+from bots.facebook.parse import (
     check_list,
     classify_error,
     parse_likes,
@@ -21,8 +21,8 @@ from bots.facebook_parse import (
     users_to_poll,
 )
 from bots.polling import load_cursor, note_rate_limit
-from bots.x import XNetwork
-from bots.x_parse import MalformedResponse, check_page, parse_liked_tweets, parse_users_tweets
+from bots.x.adapter import XNetwork
+from bots.x.parse import MalformedResponse, check_page, parse_liked_tweets, parse_users_tweets
 from tests.bots.conftest import load_json, replay_session
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
@@ -137,7 +137,7 @@ def test_a_single_post_is_not_a_list_but_parses_as_an_item(fixtures_dir: Path):
 
 
 def test_facebook_paging_next_of_the_fixture_is_reused_without_its_token(fixtures_dir: Path):
-    from bots.facebook import _next_args
+    from bots.facebook.adapter import _next_args
 
     _, paging = check_list(load_json(fixtures_dir / "facebook" / "feedPage2.json"))
     args = _next_args(paging)

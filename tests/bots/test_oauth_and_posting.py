@@ -12,10 +12,10 @@ import requests
 import tweepy
 
 from bots.base import LinkedAccount, OutgoingMessage
-from bots.facebook import FacebookNetwork
+from bots.facebook.adapter import FacebookNetwork
 from bots.sandbox import SandboxServer
 from bots.transport import mount, new_session
-from bots.x import XNetwork
+from bots.x.adapter import XNetwork
 
 CALLBACK = "https://flattr.example/callback"
 

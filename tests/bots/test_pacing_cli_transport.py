@@ -21,8 +21,8 @@ from bots.pacing import (
     recent_page_size,
 )
 from bots.transport import RewritingAdapter
-from bots.x_parse import is_explicit_request, post_targets
-from jobs.cli_bots import register
+from bots.x.parse import is_explicit_request, post_targets
+from commands.bots import register
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bots.base import LinkedAccount
-from bots.facebook import FacebookNetwork
-from bots.facebook_parse import (
+from bots.facebook.adapter import FacebookNetwork
+from bots.facebook.parse import (
     TRANSIENT_RETRY_LIMIT,
     classify,
     classify_error,

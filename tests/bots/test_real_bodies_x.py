@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bots.base import LinkedAccount
-from bots.x import XNetwork
-from bots.x_parse import (
+from bots.x.adapter import XNetwork
+from bots.x.parse import (
     MalformedResponse,
     WebhookAction,
     check_page,
@@ -206,7 +206,7 @@ def test_partial_errors_that_come_with_data_still_parse():
 
 
 def test_a_problem_body_exits_2_from_bots_parse(tmp_path: Path, capsys):
-    from jobs.cli_bots import run_parse
+    from commands.bots import run_parse
 
     path = tmp_path / "capped.json"
     path.write_text((REAL / "problem_usage_capped_429.json").read_text())

@@ -21,9 +21,10 @@ from bots.sandbox import Rates, generate_scenario, start_sandbox
 from core import ledger
 from core.accounts import open_token
 from core.db import Database
-from jobs.app import App, rules_from
 from jobs.poll import Networks
 from jobs.worker import SimClock, Worker
+from runtime.app import App, rules_from
+from runtime.keys import key_ring
 from tests.conftest import _empty_postgres
 from tests.jobs.conftest import TOKEN_KEY, link_people, make_settings
 
@@ -128,8 +129,8 @@ def test_four_workers_one_killed(postgres_url: str, tmp_path: Path) -> None:
                 "SELECT id, network, external_user_id, token_ciphertext FROM social_accounts"
             )).all()
         for account_id, network, user, sealed in accounts:
-            adapter = networks.facebook if network == "facebook" else networks.x
-            linked = LinkedAccount(network, user, open_token(settings, sealed))
+            adapter = networks.get(network)
+            linked = LinkedAccount(network, user, open_token(key_ring(settings), sealed))
             result = adapter.fetch_activity(linked, _json(initial[account_id]), frozen["now"])
             assert result.status == "ok", result.error
             wanted = {"page_like", "share"} if network == "facebook" else None

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import text
 
 from core import flattring, people
+from core import identity as identities
 from core.activity import Activity, Target
 from core.db import Database
 from core.models import Base
 from core.rules import Rules
-from core.urls import url_identity
 
 
 def at(day: int, month: int = 10, year: int = 2026, hour: int = 12) -> datetime:
@@ -28,7 +28,7 @@ def link_activity(url: str, actor: str = "twitter:1", when: datetime | None = No
                   key: str | None = None, identity: str | None = None) -> Activity:
     return Activity(network="x", action="like", external_id=key or url, actor=actor,
                     occurred_at=when or at(5),
-                    targets=(Target(url=url, identity=identity or url_identity(url)),))
+                    targets=(Target(url=url, identity=identity or str(identities.url(url))),))
 
 
 def flattr(db: Database, rules: Rules, person_id: int, url: str, when: datetime | None = None,

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from core import notifications
 from core.activity import Activity
-from core.flattring import (
+from core.models import ActivityRecord, Flattr, Person, SocialAccount, Thing, timed
+from core.outcomes import (
     FlattrOutcome,
     already,
     concurrent_duplicate,
@@ -24,7 +25,6 @@ from core.flattring import (
     own,
     wallet_too_low,
 )
-from core.models import ActivityRecord, Flattr, Person, SocialAccount, Thing, timed
 from core.people import budget_for, wallet_balance
 from core.periods import period_end
 from core.rules import Rules

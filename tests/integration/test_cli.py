@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from jobs.cli import main
+from commands.main import main
 
 
 @pytest.fixture

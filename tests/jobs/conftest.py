@@ -14,9 +14,9 @@ from config import Settings
 from core import people
 from core.accounts import link_account
 from core.db import Database
-from jobs.app import App, rules_from
 from jobs.channels import LogChannel
 from jobs.worker import Worker
+from runtime.app import App, rules_from
 
 TOKEN_KEY = Fernet.generate_key().decode()
 
@@ -63,7 +63,7 @@ def link_people(app: App, scenario: dict, budget: int = 1000, funds: int = 5000)
             for network in ("x", "facebook"):
                 spec = person.get(network)
                 if spec:
-                    link_account(session, app.settings, person_id=row.id, network=network,
+                    link_account(session, app.keys, person_id=row.id, network=network,
                                  external_user_id=str(spec["user_id"]), token=spec["token"],
                                  now=now, handle=spec.get("username"))
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bots.sandbox.oauth import X_ACCESS_LIFETIME
+from bots.x.sandbox_oauth import X_ACCESS_LIFETIME
 from core import accounts
 from core.accounts import link_account
 from core.models import Notification, SocialAccount
-from jobs.tokens import refresh_x_tokens
+from jobs.tokens import refresh_tokens
 from tests.jobs.conftest import Rig
 
 SCOPES = ("tweet.read", "users.read", "like.read", "tweet.write", "offline.access")
@@ -29,10 +29,10 @@ def _connected(rig: Rig) -> tuple[int, str]:
     world.refresh_tokens[refresh] = grant
     person = rig.person("alice")
     with rig.app.db.unit_of_work() as session:
-        account = link_account(session, rig.app.settings, person_id=person, network="x",
+        account = link_account(session, rig.app.keys, person_id=person, network="x",
                                external_user_id=str(spec["user_id"]), token=grant.token,
                                now=rig.app.now(), handle=spec.get("username"))
-        account.refresh_ciphertext = accounts.seal_token(rig.app.settings, refresh)
+        account.refresh_ciphertext = accounts.seal_token(rig.app.keys, refresh)
         account.token_expires_at = rig.app.now() + X_ACCESS_LIFETIME
         session.flush()
         return account.id, refresh
@@ -57,9 +57,9 @@ def test_a_worker_tick_refreshes_an_expiring_token(rig: Rig) -> None:
         after = _account(rig, account_id)
         assert after.status == "active" and after.last_error is None
         assert after.token_expires_at == rig.app.now() + X_ACCESS_LIFETIME
-        new_access = accounts.open_token(rig.app.settings, after.token_ciphertext)
-        assert new_access != accounts.open_token(rig.app.settings, before.token_ciphertext)
-        new_refresh = accounts.open_token(rig.app.settings, after.refresh_ciphertext)
+        new_access = accounts.open_token(rig.app.keys, after.token_ciphertext)
+        assert new_access != accounts.open_token(rig.app.keys, before.token_ciphertext)
+        new_refresh = accounts.open_token(rig.app.keys, after.refresh_ciphertext)
         assert new_refresh != old_refresh and new_refresh in rig.sandbox.world.refresh_tokens
         assert old_refresh not in rig.sandbox.world.refresh_tokens  # rotated: spent
         assert worker.refresh_tokens().refreshed == 0  # fresh again: idempotent
@@ -98,9 +98,9 @@ def test_an_account_claimed_by_one_worker_is_left_to_it(rig: Rig) -> None:
     assert tokens._claim(rig.app.db, account_id,
                          _account(rig, account_id).refresh_ciphertext, expires,
                          now + tokens.REFRESH_MARGIN + tokens.CLAIM_LEASE)
-    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
+    assert refresh_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
     assert old_refresh in rig.sandbox.world.refresh_tokens  # nobody spent it
     # A claim whose worker died lapses: the account is due again after the lease.
     later = now + tokens.CLAIM_LEASE + timedelta(seconds=1)
     rig.clock.set(later)
-    assert refresh_x_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1
+    assert refresh_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1

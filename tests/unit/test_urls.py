@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.errors import UserError
-from core.urls import InvalidURL, canonicalize, parse_identity, x_post_id
+from core.urls import InvalidURL, canonicalize, x_post_id
 
 hosts = st.from_regex(r"[a-z]([a-z0-9\-]{0,14}[a-z0-9])?\.(org|com|net)", fullmatch=True)
 segments = st.lists(st.from_regex(r"[A-Za-z0-9_\-]{1,10}", fullmatch=True), max_size=4)
@@ -79,21 +79,6 @@ def test_malformed_urls_are_refused_with_a_user_error(bad):
 def test_x_post_id_reads_canonical_post_urls():
     assert x_post_id("https://x.com/i/status/42") == "42"
     assert x_post_id("https://example.org/i/status/42") is None
-
-
-@pytest.mark.parametrize(("raw", "parsed"), [
-    ("twitter:12345", "twitter:12345"),
-    ("facebook:page:678", "facebook:page:678"),
-    ("url:HTTPS://Example.org/a#b", "url:https://example.org/a"),
-])
-def test_identities(raw, parsed):
-    assert parse_identity(raw) == parsed
-
-
-@pytest.mark.parametrize("bad", ["twitter:abc", "facebook:678", "mastodon:1", "", "url:nope"])
-def test_bad_identities_are_refused(bad):
-    with pytest.raises(UserError):
-        parse_identity(bad)
 
 
 @given(st.text(alphabet="aZ09%25/2F41", max_size=12))

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from bots.sandbox import SandboxServer, start_sandbox
 from config import Settings
 from core import crypto
-from jobs.app import App
+from runtime.app import App
 from web.app import create_app
 
 TOKEN_KEY = crypto.generate_key()

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 
+from bots.facebook.webhook import hub_signature
+from bots.x.webhook import x_signature
 from core.settlement import settle
-from jobs.app import App
 from jobs.poll import Networks, Poller, PollStats
-from web.webhooks import hub_signature, x_signature
+from runtime.app import App
 
 
 def poll(app: App) -> PollStats:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Person
-from jobs.app import App
+from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X, PASSWORD
 from tests.web.flow import close_october, poll, push_webhooks
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from core import accounts
 from core.models import Flattr, Person, SocialAccount
-from jobs.app import App
-from jobs.tokens import refresh_x_tokens
+from jobs.tokens import refresh_tokens
+from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X, BOB_X, PASSWORD
 from tests.web.flow import close_october, poll, push_webhooks
 from tests.web.helpers import connect, csrf_of, sign_up
@@ -78,16 +78,16 @@ def test_x_token_is_refreshed_before_it_expires(client: FlaskClient, app: App, c
     connect(client, sign_up(client, "alice"), "x", ALICE_X)
     with app.db.unit_of_work() as session:
         before = session.execute(select(SocialAccount)).scalar_one()
-    old_refresh = accounts.open_token(app.settings, before.refresh_ciphertext)
-    assert refresh_x_tokens(app.db, app.settings, now=clock.now).refreshed == 0  # 2 h left
+    old_refresh = accounts.open_token(app.keys, before.refresh_ciphertext)
+    assert refresh_tokens(app.db, app.settings, now=clock.now).refreshed == 0  # 2 h left
     clock.advance(hours=1, minutes=50)
-    assert refresh_x_tokens(app.db, app.settings, now=clock.now).refreshed == 1
+    assert refresh_tokens(app.db, app.settings, now=clock.now).refreshed == 1
     with app.db.unit_of_work() as session:
         after = session.execute(select(SocialAccount)).scalar_one()
     assert after.token_expires_at > before.token_expires_at
-    new_access = accounts.open_token(app.settings, after.token_ciphertext)
-    assert new_access != accounts.open_token(app.settings, before.token_ciphertext)
-    assert accounts.open_token(app.settings, after.refresh_ciphertext) != old_refresh
+    new_access = accounts.open_token(app.keys, after.token_ciphertext)
+    assert new_access != accounts.open_token(app.keys, before.token_ciphertext)
+    assert accounts.open_token(app.keys, after.refresh_ciphertext) != old_refresh
     assert old_refresh not in sandbox.world.refresh_tokens  # rotated: the old one is spent
     clock.advance(minutes=30)  # past the old token's expiry: the new one still works
     assert sandbox.world.grant_for(new_access, "x") is not None
@@ -97,7 +97,7 @@ def test_refused_refresh_asks_to_reconnect(client: FlaskClient, app: App, clock,
     connect(client, sign_up(client, "alice"), "x", ALICE_X)
     sandbox.world.refresh_tokens.clear()  # the person revoked the app on X
     clock.advance(hours=2)
-    result = refresh_x_tokens(app.db, app.settings, now=clock.now)
+    result = refresh_tokens(app.db, app.settings, now=clock.now)
     assert (result.refreshed, result.failed) == (0, 1)
     page = client.get("/me").get_data(as_text=True)
     assert "needs reconnect" in page

@@ -14,11 +14,11 @@ import requests
 from flask import Flask
 from sqlalchemy import select
 
-from bots import oauth as networks
+from bots.facebook import oauth as networks
 from bots.oauth import OAuthFailed
 from bots.sandbox import SandboxServer, start_sandbox
 from core.models import Claim, Flattr, Person, ThingTotal
-from jobs.app import App
+from runtime.app import App
 from tests.web.conftest import ALICE_FB, PAGE, SCENARIO
 from tests.web.flow import close_october, poll, push_webhooks
 from tests.web.helpers import connect, sign_up, start_connect

@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 from core import accounts, crypto
 from core.models import OAuthState, Person, SocialAccount
 from core.people import budget_for
-from jobs.app import App
+from runtime.app import App
+from runtime.keys import key_ring
 from tests.web.conftest import ALICE_FB, ALICE_X, PASSWORD, SESSION_SECRET, TOKEN_KEY
 from tests.web.helpers import approve, connect, csrf_of, local, sign_up, start_connect
 
@@ -106,7 +107,7 @@ def test_tokens_are_unreadable_without_the_key(client: FlaskClient, app: App) ->
     connect(client, csrf, "x", ALICE_X)
     connect(client, csrf, "facebook", ALICE_FB)
     stored = _accounts(app)
-    plaintexts = [accounts.open_token(app.settings, a.token_ciphertext) for a in stored]
+    plaintexts = [accounts.open_token(key_ring(app.settings), a.token_ciphertext) for a in stored]
     with app.db.engine.connect() as connection:
         dump = " ".join(str(v) for row in connection.execute(
             text("SELECT * FROM social_accounts")) for v in row)
@@ -115,7 +116,7 @@ def test_tokens_are_unreadable_without_the_key(client: FlaskClient, app: App) ->
     other = app.settings.model_copy(update={"token_keys": crypto.generate_key()})
     for account in stored:
         with pytest.raises(crypto.TokenUnreadable):
-            accounts.open_token(other, account.token_ciphertext)
+            accounts.open_token(key_ring(other), account.token_ciphertext)
     x = next(a for a in stored if a.network == "x")
     assert x.refresh_ciphertext and x.token_expires_at is not None
 
@@ -125,26 +126,26 @@ def test_key_rotation_keeps_old_tokens_readable(client: FlaskClient, app: App) -
 
     connect(client, sign_up(client, "alice"), "x", ALICE_X)
     old_sealed = _accounts(app)[0].token_ciphertext
-    plaintext = accounts.open_token(app.settings, old_sealed)
+    plaintext = accounts.open_token(key_ring(app.settings), old_sealed)
     new_key = crypto.generate_key()
     rotated = app.settings.model_copy(update={"token_keys": f"{new_key},{TOKEN_KEY}"})
-    assert accounts.open_token(rotated, old_sealed) == plaintext
+    assert accounts.open_token(key_ring(rotated), old_sealed) == plaintext
     assert reseal_all(app.db, rotated) == 1
     new_only = app.settings.model_copy(update={"token_keys": new_key})
     resealed = _accounts(app)[0]
-    assert accounts.open_token(new_only, resealed.token_ciphertext) == plaintext
-    assert accounts.open_token(new_only, resealed.refresh_ciphertext)
+    assert accounts.open_token(key_ring(new_only), resealed.token_ciphertext) == plaintext
+    assert accounts.open_token(key_ring(new_only), resealed.refresh_ciphertext)
 
 
 def test_no_secret_in_any_log_line(client: FlaskClient, app: App, sandbox, clock,  # type: ignore[no-untyped-def]
                                    caplog: pytest.LogCaptureFixture) -> None:
-    from jobs.tokens import refresh_x_tokens
+    from jobs.tokens import refresh_tokens
 
     caplog.set_level(logging.DEBUG)
     csrf = sign_up(client, "alice")
     callbacks = [connect(client, csrf, "x", ALICE_X), connect(client, csrf, "facebook", ALICE_FB)]
     clock.advance(hours=2)
-    assert refresh_x_tokens(app.db, app.settings, now=app.now()).refreshed == 1
+    assert refresh_tokens(app.db, app.settings, now=app.now()).refreshed == 1
     client.post("/logout", data={"csrf_token": csrf})
     client.post("/login", data={"csrf_token": csrf_of(client, "/login"), "name": "alice",
                                 "password": PASSWORD})

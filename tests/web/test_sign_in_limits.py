@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.models import SignInFailure
 from core.users import SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW
-from jobs.app import App
+from runtime.app import App
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import csrf_of, sign_up
 

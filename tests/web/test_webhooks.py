@@ -13,11 +13,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bots.facebook.webhook import hub_signature, parse_signed_request, verify_token
+from bots.x.webhook import x_signature
 from core.models import SocialAccount
-from jobs.app import App
+from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X
 from tests.web.helpers import connect, sign_up
-from web.webhooks import hub_signature, parse_signed_request, x_signature
 
 
 @pytest.fixture
@@ -83,10 +84,7 @@ def test_verified_facebook_event_makes_the_account_due(client: FlaskClient, app:
 
 
 def test_facebook_handshake(client: FlaskClient, app: App) -> None:
-    from web.webhooks import facebook_verify_token
-
-    with client.application.app_context():
-        token = facebook_verify_token()
+    token = verify_token(app.settings)
     ok = client.get("/webhooks/facebook", query_string={
         "hub.mode": "subscribe", "hub.verify_token": token, "hub.challenge": "1158201444"})
     assert ok.status_code == 200 and ok.get_data(as_text=True) == "1158201444"

@@ -12,15 +12,16 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bots import registry
+from commands.money import with_app
 from core import outbox, people
 from core.accounts import account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
 from core.periods import parse_moment
-from jobs import logs
-from jobs.app import App, build_app, utc_now
-from jobs.cli_money import with_app
 from jobs.render import render_report
+from runtime import logs
+from runtime.app import App, build_app, utc_now
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         dest="accounts_command", required=True)
     link = accounts.add_parser("link", help="link an account with a user token (operators)")
     link.add_argument("name")
-    link.add_argument("--network", choices=["x", "facebook"], required=True)
+    link.add_argument("--network", choices=[n.name for n in registry.all_networks()],
+                      required=True)
     link.add_argument("--user-id", required=True)
     link.add_argument("--token-file", required=True,
                       help="a file holding the access token (never on the command line)")
@@ -184,7 +186,7 @@ def _link(app: App, args: argparse.Namespace) -> int:
                 if args.triggers else None)
     with app.db.unit_of_work() as session:
         person = people.find_person(session, args.name)
-        account = link_account(session, app.settings, person_id=person.id,
+        account = link_account(session, app.keys, person_id=person.id,
                                network=args.network, external_user_id=args.user_id, token=token,
                                now=app.now(), handle=args.handle, triggers=triggers)
     print(f"{person.name}: linked {account.identity}, first poll due now")
@@ -206,7 +208,7 @@ def _optout(app: App, args: argparse.Namespace) -> int:
     with app.db.unit_of_work() as session:
         if ":" not in subject:
             subject = f"person:{people.find_person(session, subject).id}"
-        elif subject.split(":", 1)[0] in ("x", "facebook"):
+        elif registry.find(subject.split(":", 1)[0]) is not None:
             network, _, user = subject.partition(":")
             subject = account_identity(network, user)
         suppressed = outbox.opt_out(session, subject, now=app.now())

@@ -16,16 +16,22 @@ from typing import Any
 import requests
 import tweepy
 
-from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessage, StreamOutcome
+from bots.base import (
+    DeliveryResult,
+    FetchResult,
+    LinkedAccount,
+    MalformedResponse,
+    OutgoingMessage,
+    StreamOutcome,
+)
 from bots.pacing import backoff_delay, recent_page_size
 from bots.polling import expected_new, note_rate_limit, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-from bots.x_parse import (
+from bots.x import NETWORK
+from bots.x.parse import (
     EXPANSIONS,
-    TRIGGERS,
     TWEET_FIELDS,
     USER_FIELDS,
-    MalformedResponse,
     check_page,
     like_activity,
     next_token,
@@ -41,7 +47,7 @@ RATE_LIMIT_FALLBACK = timedelta(minutes=15)
 
 
 class XNetwork:
-    name = "x"
+    name = NETWORK
 
     def __init__(
         self,
@@ -55,10 +61,8 @@ class XNetwork:
         max_timeline_pages: int = 32,
         session: requests.Session | None = None,
     ) -> None:
-        unknown = set(triggers) - TRIGGERS
-        if unknown:
-            raise ValueError(f"unknown X triggers: {sorted(unknown)}; use {sorted(TRIGGERS)}")
-        self.triggers = frozenset(triggers) | {"explicit"}  # explicit requests always count
+        # As the registry worked them out (bots/x/spec.py): checked, always-on included.
+        self.triggers = frozenset(triggers)
         self.service_handle = service_handle
         self.max_page_size = max(5, min(100, max_page_size))
         self.max_like_pages = max_like_pages

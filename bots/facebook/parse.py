@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bots.x_parse import MalformedResponse
+from bots.base import MalformedResponse
+from bots.facebook import NETWORK, PAGE_KIND, USER_KIND
+from core import identity
 from core.activity import Activity, Target
-from core.urls import InvalidURL, canonicalize, is_creation_host, url_identity
+from core.urls import InvalidURL, canonicalize, is_creation_host
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +156,24 @@ def parse_time(value: Any) -> datetime | None:
 
 def page_target(page_id: str, name: str | None) -> Target:
     url = canonicalize(f"https://www.facebook.com/{page_id}")
-    return Target(url=url, identity=f"facebook:page:{page_id}", title=name)
+    page = identity.try_of(NETWORK, PAGE_KIND, page_id)
+    if page is None:
+        raise MalformedResponse(f"a Page id that is not one: {page_id[:40]!r}")
+    return Target(url=url, identity=str(page), title=name)
+
+
+def user_identity(user_id: str) -> str:
+    """A Facebook user's identity (the actor of what an account did)."""
+    return str(identity.of(NETWORK, USER_KIND, user_id))
 
 
 def page_like_activity(item: dict, actor_id: str, observed_at: datetime) -> Activity:
     name = item.get("name") if isinstance(item.get("name"), str) else None
     return Activity(
-        network="facebook",
+        network=NETWORK,
         action="page_like",
         external_id=item["id"],
-        actor=f"facebook:user:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=parse_time(item.get("created_time")) or observed_at,
         targets=(page_target(item["id"], name),),
     )
@@ -189,7 +199,7 @@ def shared_link(item: dict) -> Target | None:
             continue
         return Target(
             url=canonical,
-            identity=url_identity(canonical),
+            identity=str(identity.url(canonical)),
             title=title if isinstance(title, str) else None,
         )
     return None
@@ -235,10 +245,10 @@ def share_activity(item: dict, actor_id: str, observed_at: datetime) -> Activity
         )
         return None
     return Activity(
-        network="facebook",
+        network=NETWORK,
         action="share",
         external_id=item["id"],
-        actor=f"facebook:user:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=parse_time(item.get("created_time")) or observed_at,
         targets=(target,),
     )

@@ -7,9 +7,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from bots.sandbox.replies import Reply, json_reply, x_problem
+from bots.sandbox.faults import Fault
+from bots.sandbox.replies import Reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import World
+from bots.x import NETWORK, sandbox_oauth
 
 WINDOW = timedelta(minutes=15)
 # Per user, per 15 minutes, as X documents them.
@@ -44,7 +46,7 @@ def handle(world: World, request: Request) -> Reply:
     if found is None:
         return x_problem(404, f"no sandbox route {request.method} {request.path}")
     name, args = found
-    grant = world.grant_for(request.bearer, "x")
+    grant = world.grant_for(request.bearer, NETWORK)
     if grant is None:
         return x_problem(401, "Unauthorized")
     limit, remaining, reset = world.count_request(grant.user_id, name, LIMITS[name], WINDOW)
@@ -129,7 +131,7 @@ def _create_tweet(world: World, request: Request, me: str) -> Reply:
         }
     )
     world.record_sent(
-        network="x",
+        network=NETWORK,
         channel="x_reply" if reply_to else "x_mention",
         sender=me,
         text=payload["text"],
@@ -149,7 +151,7 @@ def _create_dm(world: World, request: Request, me: str, participant: str) -> Rep
     event_id = world.next_snowflake()
     conversation = "-".join(sorted([me, participant], key=int))
     world.record_sent(
-        network="x",
+        network=NETWORK,
         channel="x_dm",
         sender=me,
         recipient=participant,
@@ -321,3 +323,69 @@ def _entities(world: World, text: str, urls: list[dict]) -> dict:
     if hashtags:
         entities["hashtags"] = hashtags
     return entities
+
+
+# -- the handler the sandbox server dispatches to (NetworkSpec.sandbox) --------------------
+
+
+def owns(path: str) -> bool:
+    return path.startswith(("/2/", "/i/oauth2/"))
+
+
+def route(world: World, request: Request) -> Reply | None:
+    path = request.path
+    if path == "/i/oauth2/authorize":
+        return sandbox_oauth.authorize(world, request)
+    if path == "/i/oauth2/authorize/approve":
+        return sandbox_oauth.approve(world, request)
+    if path == "/2/oauth2/token" and request.method == "POST":
+        return sandbox_oauth.token(world, request)
+    if path.startswith("/2/"):
+        return handle(world, request)
+    return None
+
+
+def fault(injected: Fault, now: datetime) -> Reply | None:
+    """An injected failure as X answers it; None: answer normally (then maybe spoil it)."""
+    if injected.kind == "revoked":
+        return x_problem(401, "Unauthorized")
+    if injected.kind == "rate_limit":
+        reset = now + timedelta(seconds=injected.reset_in_s)
+        return x_problem(429, "Too Many Requests", headers=rate_headers(75, 0, reset))
+    if injected.kind == "usage_capped":
+        return x_problem(429, "Usage cap exceeded: Monthly product cap",
+                         "https://api.twitter.com/2/problems/usage-capped")
+    if injected.kind == "status":
+        return x_problem(injected.status)
+    return None
+
+
+_X_TITLES = {
+    400: "Invalid Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found Error",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
+
+
+def x_problem(
+    status: int,
+    detail: str | None = None,
+    problem_type: str = "about:blank",
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """X API v2 errors are RFC 7807 problem+json."""
+    title = _X_TITLES.get(status, "Error")
+    payload: dict[str, Any] = {
+        "title": title,
+        "detail": detail or title,
+        "type": problem_type,
+        "status": status,
+    }
+    if status == 400:
+        payload["errors"] = [{"message": detail or title, "parameters": {}}]
+    return json_reply(status, payload, headers, "application/problem+json")

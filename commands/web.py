@@ -6,12 +6,11 @@ import argparse
 import logging
 import sys
 
-from config import load_settings
 from core import crypto
 from core.errors import UserError
 from core.models import Person
 from core.people import find_person
-from jobs.app import App, build_app, utc_now
+from runtime.app import App, build_app, load_settings, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +94,11 @@ def _genkey(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from jobs.tokens import refresh_x_tokens
+    from jobs.tokens import refresh_tokens
 
     app = _app()
     try:
-        result = refresh_x_tokens(app.db, app.settings, now=app.now())
+        result = refresh_tokens(app.db, app.settings, now=app.now())
     finally:
         app.close()
     print(f"refreshed {result.refreshed}, failed {result.failed} (needs reconnect), "

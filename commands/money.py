@@ -11,8 +11,8 @@ from core import escrow, flattring, ledger, people, reports, settlement, things
 from core.errors import UserError
 from core.money import format_cents, parse_cents
 from core.periods import parse_moment, parse_period
-from jobs.app import App, build_app, utc_now
 from jobs.render import render_report
+from runtime.app import App, build_app, utc_now
 
 Handler = Callable[[App, argparse.Namespace], int]
 

@@ -19,8 +19,16 @@ from urllib.parse import parse_qsl, urlsplit
 import facebook
 import requests
 
-from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessage, StreamOutcome
-from bots.facebook_parse import (
+from bots.base import (
+    DeliveryResult,
+    FetchResult,
+    LinkedAccount,
+    MalformedResponse,
+    OutgoingMessage,
+    StreamOutcome,
+)
+from bots.facebook import NETWORK
+from bots.facebook.parse import (
     LIKE_FIELDS,
     POST_FIELDS,
     check_list,
@@ -32,7 +40,6 @@ from bots.facebook_parse import (
 from bots.pacing import recent_page_size
 from bots.polling import expected_new, iso, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-from bots.x_parse import MalformedResponse
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,7 @@ class GraphFailure(Exception):
 
 
 class FacebookNetwork:
-    name = "facebook"
+    name = NETWORK
 
     def __init__(
         self,

@@ -10,22 +10,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bots.base import MalformedResponse
+from bots.x import NETWORK, USER_KIND
+from core import identity
 from core.activity import Activity, Target
-from core.urls import is_creation_host, pick_entity_url, url_identity, x_post_url
+from core.urls import is_creation_host, pick_entity_url, x_post_url
 
 log = logging.getLogger(__name__)
 
-TRIGGERS = frozenset({"likes", "reposts", "explicit"})
 TWEET_FIELDS = ["author_id", "created_at", "entities", "note_tweet", "referenced_tweets"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
 # X's automatic reply prefix: the handles of the people replied to, before the text.
 _REPLY_PREFIX = re.compile(r"(?:[ \t\n\u00a0]*@[A-Za-z0-9_]{1,15}(?![A-Za-z0-9_]))+")
-
-
-class MalformedResponse(ValueError):
-    """The body is not the shape the API documents (truncated, not JSON, wrong types)."""
 
 
 def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
@@ -104,10 +102,12 @@ def post_targets(post: dict) -> tuple[Target, ...]:
             continue
         seen.add(canonical)
         title = entity.get("title") if isinstance(entity.get("title"), str) else None
-        targets.append(Target(url=canonical, identity=url_identity(canonical), title=title))
+        targets.append(Target(url=canonical, identity=str(identity.url(canonical)), title=title))
     author = post.get("author_id")
-    identity = f"twitter:{author}" if isinstance(author, str) and author else None
-    targets.append(Target(url=x_post_url(post["id"]), identity=identity))
+    # A post is held for its author; an author id that is not one (never seen) leaves it
+    # held for its URL, like a post without an author.
+    held_by = identity.try_of(NETWORK, USER_KIND, author) if isinstance(author, str) else None
+    targets.append(Target(url=x_post_url(post["id"]), identity=str(held_by) if held_by else None))
     return tuple(targets)
 
 
@@ -115,6 +115,11 @@ def _url_entities(post: dict) -> Iterable[dict]:
     for holder in (post, post.get("note_tweet") or {}):
         urls = (holder.get("entities") or {}).get("urls") or []
         yield from (u for u in urls if isinstance(u, dict))
+
+
+def user_identity(user_id: str) -> str:
+    """An X user's identity (the actor of what an account did)."""
+    return str(identity.of(NETWORK, USER_KIND, user_id))
 
 
 def like_activity(
@@ -126,10 +131,10 @@ def like_activity(
     if author is not None and author in (actor_id, service_id):
         return None
     return Activity(
-        network="x",
+        network=NETWORK,
         action="like",
         external_id=post["id"],
-        actor=f"twitter:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=observed_at,
         targets=post_targets(post),
     )
@@ -253,10 +258,10 @@ def own_post_activity(
     if author == actor_id or is_service_account(author, service_handle, service_id, usernames):
         return None
     return Activity(
-        network="x",
+        network=NETWORK,
         action=action,
         external_id=post["id"],
-        actor=f"twitter:{actor_id}",
+        actor=user_identity(actor_id),
         occurred_at=_created_at(post) or observed_at,
         targets=post_targets(original),
     )
@@ -275,7 +280,7 @@ def parse_users_tweets(
     body: Any,
     actor_id: str,
     observed_at: datetime,
-    triggers: frozenset[str] = TRIGGERS,
+    triggers: frozenset[str],
     service_handle: str | None = None,
     service_id: str | None = None,
 ) -> list[Activity]:
@@ -286,7 +291,7 @@ def parse_users_tweets(
             p,
             included,
             actor_id,
-            triggers | {"explicit"},
+            triggers,
             service_handle,
             observed_at,
             service_id=service_id,

@@ -1,4 +1,7 @@
-"""The `flattr` command: parses arguments, builds the app once, maps errors to exit codes."""
+"""The `flattr` command: parses arguments, builds the app once, maps errors to exit codes.
+
+This is the composition root of the command line: it is the only package allowed to
+import every other one (jobs, web, bots, runtime), so none of them imports another's CLI."""
 
 from __future__ import annotations
 
@@ -10,16 +13,17 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import OperationalError
 
+from bots import networks
+from commands import bots, money, web, worker
 from config import ConfigError
 from core.errors import UserError
-from jobs import cli_bots, cli_money, cli_worker
-from web import cli as web_cli
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
+    networks.install()  # the commands' choices of networks come from the registry
     parser = argparse.ArgumentParser(
         prog="flattr", description="Automatic flattrs from social activity: money, bots, jobs."
     )
@@ -27,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--now", metavar="ISO8601",
         help="act as if the current time were this (replays, demos and tests)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (cli_money, cli_bots, cli_worker, web_cli):
+    for group in (money, bots, worker, web):
         group.register(subparsers)
     return parser
 

@@ -1,4 +1,5 @@
-"""`flattr sandbox` and `flattr bots parse`: wired into the main CLI by `register`."""
+"""`flattr sandbox` and `flattr bots parse`: wired into the main CLI by `register`. The
+networks and their endpoints come from the registry (NetworkSpec.parsers)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bots import registry
+from bots.base import MalformedResponse
+from bots.registry import ParseRequest
+from core import triggers
+
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "bots" / "sandbox" / "scenarios" / "demo.json"
-ENDPOINTS = {"x": ("liked_tweets", "users_tweets"), "facebook": ("likes", "posts")}
+
+
+def endpoints() -> dict[str, tuple[str, ...]]:
+    """Each registered network's parsable endpoints."""
+    return {spec.name: tuple(spec.parsers) for spec in registry.all_networks() if spec.parsers}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,14 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parse = bots_commands.add_parser(
         "parse", help="print the activities one raw API response body yields, one JSON per line"
     )
-    parse.add_argument("--network", choices=sorted(ENDPOINTS), required=True)
+    known = endpoints()
+    parse.add_argument("--network", choices=sorted(known), required=True)
     parse.add_argument(
-        "--endpoint", choices=[e for es in ENDPOINTS.values() for e in es], required=True
+        "--endpoint", choices=[e for es in known.values() for e in es], required=True
     )
     parse.add_argument(
         "--triggers",
-        default="likes,reposts,explicit",
-        help="X triggers switched on (explicit is always on)",
+        default=None,
+        help="the network's triggers switched on (default: all; always-on ones always count,"
+        " e.g. X's explicit)",
     )
     parse.add_argument("--actor", default="0", help="the account's user id (not in the body)")
     parse.add_argument("--handle", default=None, help="the service's X handle, for mentions")
@@ -71,16 +83,17 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    from bots import facebook_parse, x_parse
-
-    if args.endpoint not in ENDPOINTS[args.network]:
+    spec = registry.get(args.network)
+    if args.endpoint not in spec.parsers:
         return _fail(
             f"endpoint {args.endpoint} is not an endpoint of {args.network} "
-            f"(use {' or '.join(ENDPOINTS[args.network])})"
+            f"(use {' or '.join(spec.parsers)})"
         )
-    triggers = frozenset(t.strip() for t in args.triggers.split(",") if t.strip())
-    if triggers - x_parse.TRIGGERS:
-        return _fail(f"unknown triggers {sorted(triggers - x_parse.TRIGGERS)}")
+    given = (spec.trigger_names if args.triggers is None
+             else [t.strip() for t in args.triggers.split(",") if t.strip()])
+    if unknown := triggers.unknown(given, spec.trigger_names):
+        return _fail(f"unknown triggers {unknown}")
+    chosen = frozenset(given) | spec.always_on
     try:
         text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
         body = json.loads(text)
@@ -90,18 +103,12 @@ def run_parse(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(f"{args.file} is not JSON (or --now is not a time): {exc}")
     try:
-        if args.endpoint == "liked_tweets":
-            found = x_parse.parse_liked_tweets(body, args.actor, now) if "likes" in triggers else []
-            x_parse.check_page(body)
-        elif args.endpoint == "users_tweets":
-            found = x_parse.parse_users_tweets(body, args.actor, now, triggers, args.handle)
-        elif args.endpoint == "likes":
-            found = facebook_parse.parse_likes(body, args.actor, now)
-        else:
-            found = facebook_parse.parse_posts(body, args.actor, now)
-    except x_parse.MalformedResponse as exc:
+        found = spec.parsers[args.endpoint](ParseRequest(body, args.actor, now, chosen,
+                                                         args.handle))
+    except MalformedResponse as exc:
         return _fail(f"{args.file} is not a {args.network} {args.endpoint} response: {exc}")
-    for activity in found:
+    allowed = spec.allowed_actions(chosen)
+    for activity in (a for a in found if a.action in allowed):
         print(
             json.dumps(
                 {
@@ -120,15 +127,3 @@ def run_parse(args: argparse.Namespace) -> int:
 def _fail(message: str) -> int:
     print(f"flattr bots parse: {message}", file=sys.stderr)
     return 2
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry for trying these commands before the main CLI wires them in."""
-    parser = argparse.ArgumentParser(prog="flattr")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,7 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from bots.sandbox.replies import Reply, fb_error, json_reply
+from bots.facebook import NETWORK, sandbox_oauth
+from bots.facebook.sandbox_errors import fb_error
+from bots.sandbox.faults import Fault
+from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import Grant, World
 
@@ -28,7 +31,7 @@ def handle(world: World, request: Request, version: str, rest: str) -> Reply:
     token = request.param("access_token")
     if rest == "debug_token":
         return _debug_token(world, request)
-    grant = world.grant_for(token, "facebook")
+    grant = world.grant_for(token, NETWORK)
     if grant is None:
         known = world.grants.get(token or "")
         if known is not None and known.revoked:
@@ -182,7 +185,7 @@ def _accounts(world: World, request: Request, grant: Grant, node: str, version: 
             "id": page["id"],
             "name": page.get("name", ""),
             "access_token": world.issue_token(
-                "facebook", page["id"], kind="page", scopes=("pages_show_list",)
+                NETWORK, page["id"], kind="page", scopes=("pages_show_list",)
             ).token,
             "category": page.get("category", "Website"),
             "category_list": [{"id": "2700", "name": page.get("category", "Website")}],
@@ -232,7 +235,7 @@ def _page_post(world: World, request: Request, grant: Grant, node: str) -> Reply
         return fb_error(400, 100, "(#100) Missing message or attachment")
     post_id = f"{node}_{len(world.sent) + 1:015d}"
     world.record_sent(
-        network="facebook",
+        network=NETWORK,
         channel="facebook_page_post",
         sender=node,
         recipient=node,
@@ -249,7 +252,7 @@ def _debug_token(world: World, request: Request) -> Reply:
     grant = world.grants.get(request.param("input_token") or "")
     if grant is None:
         return fb_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
-    live = world.grant_for(grant.token, "facebook") is not None
+    live = world.grant_for(grant.token, NETWORK) is not None
     data: dict[str, Any] = {
         "app_id": "1234567890",
         "type": grant.kind.upper(),
@@ -318,3 +321,42 @@ def _decode(cursor: str | None) -> int:
         return max(0, int(raw.split(":", 1)[1]))
     except (ValueError, IndexError, UnicodeDecodeError):
         return 0
+
+
+# -- the handler the sandbox server dispatches to (NetworkSpec.sandbox) --------------------
+
+_DIALOG = re.compile(r"^/(v\d{1,2}\.\d{1,2})/dialog/oauth(/approve)?$")
+_TOKEN = re.compile(r"^/(v\d{1,2}\.\d{1,2})/oauth/access_token$")
+
+
+def owns(path: str) -> bool:
+    return re.match(r"^/v\d", path) is not None
+
+
+def route(world: World, request: Request) -> Reply | None:
+    path = request.path
+    if match := _DIALOG.match(path):
+        if match.group(2):
+            return sandbox_oauth.approve(world, request)
+        return sandbox_oauth.dialog(world, request, match.group(1))
+    if _TOKEN.match(path):
+        return sandbox_oauth.access_token(world, request)
+    if match := GRAPH_PATH.match(path):
+        return handle(world, request, match.group(1), match.group(2))
+    return None
+
+
+def fault(injected: Fault, now: datetime) -> Reply | None:
+    """An injected failure as the Graph answers it; None: answer normally."""
+    if injected.kind == "revoked":
+        return fb_error(400, 190, "Error validating access token: The session has been "
+                        "invalidated because the user changed their password.", subcode=460)
+    if injected.kind == "rate_limit":
+        return fb_error(400, 17, "(#17) User request limit reached", transient=True)
+    if injected.kind == "status":
+        if injected.status in (502, 504):  # a proxy in front of the Graph answers in HTML
+            return html_reply(injected.status, "<html><body>Bad Gateway</body></html>")
+        return fb_error(injected.status, 2,
+                        "An unexpected error has occurred. Please retry your request later.",
+                        transient=True)
+    return None

@@ -1,4 +1,10 @@
-"""Structured logs: one line per event, `event key=value ...`, never a token or a secret."""
+"""Structured logs: one line per event, `event key=value ...`, never a token or a secret.
+
+Several libraries log secrets at DEBUG: urllib3 logs every URL with its query string
+(Graph tokens, `client_secret`), requests_oauthlib logs token responses, oauthlib logs
+request bodies. `quiet_leaky_loggers` caps them at INFO; the web app's access log
+(web.server) writes the path without its query string.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ import sys
 from typing import IO, Any
 
 log = logging.getLogger("flattr")
+LEAKY_LOGGERS = ("urllib3", "requests_oauthlib", "oauthlib", "tweepy", "facebook")
 
 _SECRET_KEY = re.compile(r"token|secret|password|authorization|cookie|key$", re.IGNORECASE)
 # Bearer tokens and query-string tokens that might hide inside an error message.
@@ -50,3 +57,10 @@ def configure(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+def quiet_leaky_loggers() -> None:
+    for name in LEAKY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)

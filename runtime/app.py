@@ -1,17 +1,22 @@
-"""Everything built in one place at start-up: settings, database, rules, clock."""
+"""Everything built in one place at start-up: settings, database, rules, clock, token keys."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import inspect
 
-from config import Settings, load_settings
+import config
+from bots import networks
+from config import Settings
+from core.crypto import KeyRing
 from core.db import Database
 from core.errors import UserError
 from core.rules import Rules
+from runtime.keys import key_ring
 
 
 def utc_now() -> datetime:
@@ -27,6 +32,12 @@ class App:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def keys(self) -> KeyRing:
+        """The token key ring, resolved when first needed: a command that stores no token
+        needs no key (and makes no sandbox key file)."""
+        return key_ring(self.settings)
 
     def require_schema(self) -> None:
         if "alembic_version" not in inspect(self.db.engine).get_table_names():
@@ -46,7 +57,15 @@ def rules_from(settings: Settings) -> Rules:
     )
 
 
+def load_settings(**overrides: Any) -> Settings:
+    """The settings, checked against the networks' trigger names: the built-in networks are
+    registered first (bots.networks), since config cannot import them."""
+    networks.install()
+    return config.load_settings(**overrides)
+
+
 def build_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> App:
+    networks.install()
     settings = settings or load_settings()
     return App(settings=settings, db=Database(settings.database_url), rules=rules_from(settings),
                clock=clock)

@@ -1,0 +1,203 @@
+"""The networks, each described once by a NetworkSpec, and the one registry that the worker,
+the web app and the CLI read.
+
+A new network is a folder under bots/ (adapter.py, parse.py, its linking flow, sandbox.py,
+webhook.py as needed, and spec.py building its NetworkSpec) plus one line in
+bots/networks.py. `register` also hands the network's identity schemes to core.identity and
+its trigger vocabulary to config (neither may import bots), so nothing outside the
+network's folder and this registry names a network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bots.base import SocialNetwork
+from bots.oauth import AccountInfo, Authorization, Managed, Tokens
+from config import (
+    Settings,
+    TriggerVocabulary,
+    register_trigger_setting,
+    unregister_trigger_settings,
+)
+from core import identity, triggers
+from core.activity import Activity
+from core.identity import Identity, Scheme
+
+if TYPE_CHECKING:  # types only: the sandbox package imports this module
+    from bots.sandbox.faults import Fault
+    from bots.sandbox.replies import Reply
+    from bots.sandbox.request import Request
+    from bots.sandbox.world import World
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A kind of activity a deployment (and a person) may switch on: `actions` are the
+    Activity.action values it lets through."""
+
+    name: str
+    actions: frozenset[str]
+    default: bool = False  # on where the deployment does not say
+    always_on: bool = False  # never switched off (X: an explicit #flattr request)
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    settings: Settings
+    api_base_url: str | None  # the sandbox's address in sandbox mode, else None
+    triggers: frozenset[str]  # what this adapter's accounts flattr
+    shared: SocialNetwork | None = None  # an adapter of this network whose HTTP session to reuse
+
+
+@dataclass(frozen=True)
+class ParseRequest:
+    """What `flattr bots parse` hands a parser: one raw response body and its context."""
+
+    body: Any
+    actor: str
+    now: datetime
+    triggers: frozenset[str]
+    handle: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkFlow:
+    """How the web app links an account: the authorize redirect, then the callback's code
+    exchanged for tokens and the account's identity; optionally a token refresh (the
+    worker's `refresh` job) and the other identities a claim proves."""
+
+    authorize: Callable[[Settings, str, bool], Authorization]  # (settings, redirect, claim)
+    complete: Callable[[Settings, str, str, str | None, datetime], tuple[Tokens, AccountInfo]]
+    refresh: Callable[[Settings, str, datetime], Tokens] | None = None
+    managed: Callable[[Settings, str], list[Managed]] | None = None
+    managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
+
+
+@dataclass(frozen=True)
+class SandboxHandler:
+    """The network's part of the sandbox server (bots/sandbox/server.py dispatches to it)."""
+
+    owns: Callable[[str], bool]  # is this path the network's (for fault shapes)?
+    route: Callable[[World, Request], Reply | None]  # None: not one of its paths
+    fault: Callable[[Fault, datetime], Reply | None]  # an injected failure, in its shape
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    status: int
+    body: str
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What the network pushes. Every function is pure: the web app owns the database.
+    `handshake` answers the subscription check (GET); `rejects` says why a POST is not
+    genuinely from the network (None: verified; header names come lower-cased);
+    `accounts` are the user ids an event says changed (polled soon). A signed request names
+    the user who removed the app or asked for their data to be deleted, when the network
+    has those callbacks (Facebook)."""
+
+    handshake: Callable[[Settings, Mapping[str, str]], WebhookReply]
+    rejects: Callable[[Settings, bytes, Mapping[str, str]], str | None]
+    accounts: Callable[[Any], list[str]]
+    signed_user: Callable[[Settings, str], str | None] | None = None
+    confirmation: Callable[[Settings, str], str] | None = None  # a data deletion's code
+    verify_token: Callable[[Settings], str] | None = None  # shown to operators
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str  # social_accounts.network and Activity.network
+    display_name: str
+    schemes: tuple[Scheme, ...]  # its identity schemes; one has account=True
+    triggers: tuple[Trigger, ...]
+    adapter: Callable[[AdapterContext], SocialNetwork]
+    triggers_setting: str | None = None  # the Settings field choosing its triggers
+    adapter_per_triggers: bool = False  # the adapter reads only the streams its triggers need
+    parsers: Mapping[str, Callable[[ParseRequest], list[Activity]]] = field(default_factory=dict)
+    link: LinkFlow | None = None
+    sandbox: SandboxHandler | None = None
+    webhook: Webhook | None = None
+    handle_prefix: str = ""  # how a handle is shown ("@" on X)
+
+    def account_identity(self, external_user_id: str) -> Identity:
+        return identity.account(self.name, external_user_id)
+
+    @property
+    def trigger_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.triggers)
+
+    @property
+    def always_on(self) -> frozenset[str]:
+        return frozenset(t.name for t in self.triggers if t.always_on)
+
+    def enabled_triggers(self, settings: Settings) -> frozenset[str]:
+        """What the deployment runs (validated by Settings when it has a field)."""
+        configured = getattr(settings, self.triggers_setting) if self.triggers_setting else None
+        return triggers.deployment(configured, default=(t.name for t in self.triggers
+                                                        if t.default),
+                                   always_on=self.always_on)
+
+    def account_triggers(self, settings: Settings, chosen: frozenset[str] | None
+                         ) -> frozenset[str]:
+        """What one account flattrs: the person's choice within the deployment's."""
+        return triggers.for_account(self.enabled_triggers(settings), chosen,
+                                    always_on=self.always_on)
+
+    def allowed_actions(self, chosen: frozenset[str]) -> frozenset[str]:
+        return triggers.allowed_actions(chosen, {t.name: t.actions for t in self.triggers})
+
+
+class UnknownNetwork(LookupError):
+    pass
+
+
+_NETWORKS: dict[str, NetworkSpec] = {}
+
+
+def register(spec: NetworkSpec) -> None:
+    """Add a network (again: a no-op). Its identity schemes and trigger vocabulary go to
+    core.identity and config, where the rules that cannot import bots/ check them."""
+    if _NETWORKS.get(spec.name) is spec:
+        return
+    if spec.name in _NETWORKS:
+        raise ValueError(f"network {spec.name!r} is registered already")
+    if sum(s.account for s in spec.schemes) != 1 or any(s.network != spec.name
+                                                       for s in spec.schemes):
+        raise ValueError(f"{spec.name}: its schemes are its own, and one is its account's")
+    for scheme in spec.schemes:
+        identity.register_scheme(scheme)
+    if spec.triggers_setting:
+        register_trigger_setting(spec.triggers_setting, TriggerVocabulary(
+            spec.name, frozenset(spec.trigger_names),
+            frozenset(t.name for t in spec.triggers if t.default), spec.always_on))
+    _NETWORKS[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    """Forget a network (tests that add one for a while)."""
+    _NETWORKS.pop(name, None)
+    identity.unregister_network(name)
+    unregister_trigger_settings(name)
+
+
+def get(name: str) -> NetworkSpec:
+    try:
+        return _NETWORKS[name]
+    except KeyError:
+        raise UnknownNetwork(f"unknown network {name!r}: use "
+                             f"{' or '.join(sorted(_NETWORKS))}") from None
+
+
+def find(name: str) -> NetworkSpec | None:
+    return _NETWORKS.get(name)
+
+
+def all_networks() -> tuple[NetworkSpec, ...]:
+    """In registration order (the order pages and help texts show them)."""
+    return tuple(_NETWORKS.values())

@@ -1,0 +1,105 @@
+"""X's OAuth 2.0 flow in the sandbox: GET /i/oauth2/authorize (PKCE S256) -> approve ->
+redirect with code+state; POST /2/oauth2/token with authorization_code (verifier checked)
+or refresh_token (rotating: each refresh token works once)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from datetime import timedelta
+
+from bots.sandbox.oauth import approve_page, back
+from bots.sandbox.replies import Reply, html_reply, json_reply
+from bots.sandbox.request import Request
+from bots.sandbox.world import World
+from bots.x import NETWORK
+
+X_ACCESS_LIFETIME = timedelta(hours=2)
+
+
+def authorize(world: World, request: Request) -> Reply:
+    q = request.query
+    missing = [
+        k
+        for k in ("response_type", "client_id", "redirect_uri", "state", "code_challenge")
+        if not q.get(k)
+    ]
+    if missing or q.get("response_type") != "code":
+        return html_reply(400, f"<h1>Invalid authorize request</h1>missing: {missing}")
+    if q.get("code_challenge_method", "plain") not in ("S256", "plain"):
+        return html_reply(400, "<h1>Unsupported code_challenge_method</h1>")
+    people = [
+        (p["x"]["user_id"], f"@{p['x'].get('username', p['key'])}")
+        for p in world.people
+        if "x" in p
+    ]
+    return approve_page(
+        "Authorize Flattr to use your X account", "/i/oauth2/authorize/approve", dict(q), people
+    )
+
+
+def approve(world: World, request: Request) -> Reply:
+    q = request.query
+    if q.get("decision") != "approve":
+        return back(q["redirect_uri"], {"error": "access_denied", "state": q.get("state", "")})
+    code = secrets.token_urlsafe(24)
+    with world.lock:
+        world.pending_codes[code] = {"network": NETWORK, "user_id": q["user_id"], **q}
+    return back(q["redirect_uri"], {"state": q["state"], "code": code})
+
+
+def token(world: World, request: Request) -> Reply:
+    form = request.form
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        with world.lock:
+            pending = world.pending_codes.pop(form.get("code", ""), None)
+        if pending is None or pending["network"] != NETWORK:
+            return _x_oauth_error(
+                "invalid_request", "Value passed for the authorization code was invalid."
+            )
+        if form.get("redirect_uri") != pending["redirect_uri"]:
+            return _x_oauth_error("invalid_request", "redirect_uri does not match")
+        if not _pkce_ok(
+            form.get("code_verifier", ""),
+            pending["code_challenge"],
+            pending.get("code_challenge_method", "plain"),
+        ):
+            return _x_oauth_error("invalid_request", "code_verifier does not match the challenge")
+        return _x_tokens(world, pending["user_id"], tuple(pending.get("scope", "").split()))
+    if grant_type == "refresh_token":
+        with world.lock:
+            old = world.refresh_tokens.pop(form.get("refresh_token", ""), None)
+        if old is None or old.revoked:
+            return _x_oauth_error("invalid_request", "Value passed for the token was invalid.")
+        return _x_tokens(world, old.user_id, old.scopes)
+    return _x_oauth_error("unsupported_grant_type", f"grant_type {grant_type!r}")
+
+
+def _x_tokens(world: World, user_id: str, scopes: tuple[str, ...]) -> Reply:
+    access = world.issue_token(NETWORK, user_id, scopes=scopes, lifetime=X_ACCESS_LIFETIME)
+    body = {
+        "token_type": "bearer",
+        "expires_in": int(X_ACCESS_LIFETIME.total_seconds()),
+        "access_token": access.token,
+        "scope": " ".join(scopes),
+    }
+    if "offline.access" in scopes:
+        refresh = f"xr-{secrets.token_urlsafe(24)}"
+        with world.lock:
+            world.refresh_tokens[refresh] = access
+        body["refresh_token"] = refresh
+    return json_reply(200, body)
+
+
+def _x_oauth_error(error: str, description: str) -> Reply:
+    return json_reply(400, {"error": error, "error_description": description})
+
+
+def _pkce_ok(verifier: str, challenge: str, method: str) -> bool:
+    if method == "plain":
+        return secrets.compare_digest(verifier, challenge)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return secrets.compare_digest(expected, challenge)

@@ -1,0 +1,67 @@
+"""X, as the registry knows it (bots/networks.py registers it)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from bots.base import SocialNetwork
+from bots.registry import (
+    AdapterContext,
+    LinkFlow,
+    NetworkSpec,
+    ParseRequest,
+    SandboxHandler,
+    Trigger,
+    Webhook,
+)
+from bots.x import NETWORK, USER_KIND, oauth, sandbox, webhook
+from bots.x.adapter import XNetwork
+from bots.x.parse import check_page, parse_liked_tweets, parse_users_tweets
+from core.activity import Activity
+from core.identity import Scheme
+
+# X's developer policy forbids paying for likes and reposts: a deployment switches them on
+# only where that is allowed. An explicit #flattr request (a reply or quote) always counts.
+TRIGGERS = (
+    Trigger("likes", frozenset({"like"})),
+    Trigger("reposts", frozenset({"repost", "quote"})),
+    Trigger("explicit", frozenset({"explicit"}), default=True, always_on=True),
+)
+
+
+def adapter(context: AdapterContext) -> SocialNetwork:
+    settings = context.settings
+    shared = cast(XNetwork, context.shared) if context.shared is not None else None
+    return XNetwork(triggers=context.triggers, service_handle=settings.x_service_handle,
+                    api_base_url=context.api_base_url, timeout=settings.http_timeout_seconds,
+                    session=shared.session if shared is not None else None)
+
+
+def _liked_tweets(request: ParseRequest) -> list[Activity]:
+    found = (parse_liked_tweets(request.body, request.actor, request.now)
+             if "likes" in request.triggers else [])
+    check_page(request.body)  # a body that is not a page is an error, even unread
+    return found
+
+
+def _users_tweets(request: ParseRequest) -> list[Activity]:
+    return parse_users_tweets(request.body, request.actor, request.now, request.triggers,
+                              request.handle)
+
+
+SPEC = NetworkSpec(
+    name=NETWORK,
+    display_name="X",
+    schemes=(Scheme("twitter:", NETWORK, USER_KIND, r"[0-9]{1,25}", account=True),),
+    triggers=TRIGGERS,
+    triggers_setting="x_triggers",
+    adapter=adapter,
+    # The likes stream is read only where likes flattr: one adapter per set of triggers.
+    adapter_per_triggers=True,
+    parsers={"liked_tweets": _liked_tweets, "users_tweets": _users_tweets},
+    link=LinkFlow(authorize=oauth.authorize, complete=oauth.complete, refresh=oauth.refresh),
+    sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
+    webhook=Webhook(handshake=webhook.handshake, rejects=webhook.rejects,
+                    accounts=webhook.accounts),
+    handle_prefix="@",
+)

@@ -1,0 +1,56 @@
+"""X's webhooks (Account Activity API, X Activity API), verified and read; the web app does
+the rest (web/webhooks.py). X signs with the app's consumer secret: the CRC answer is the
+base64 HMAC-SHA256 of the challenge, and every POST carries `x-twitter-webhooks-signature`,
+the same of the raw body."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from bots.registry import WebhookReply
+from config import Settings
+
+
+def x_signature(secret: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def signature_ok(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), (given or "").encode())
+
+
+def webhook_secret(settings: Settings) -> str:
+    return settings.x_consumer_secret or settings.x_client_secret
+
+
+def handshake(settings: Settings, args: Mapping[str, str]) -> WebhookReply:
+    """The CRC check: X sends `crc_token` and expects its signature back."""
+    crc_token = args.get("crc_token")
+    if not crc_token:
+        return WebhookReply(400, "")
+    token = x_signature(webhook_secret(settings), crc_token.encode())
+    return WebhookReply(200, json.dumps({"response_token": token}), "application/json")
+
+
+def rejects(settings: Settings, body: bytes, headers: Mapping[str, str]) -> str | None:
+    if signature_ok(x_signature(webhook_secret(settings), body),
+                    headers.get("x-twitter-webhooks-signature")):
+        return None
+    return "bad or missing x-twitter-webhooks-signature"
+
+
+def accounts(event: Any) -> list[str]:
+    """Account Activity (`for_user_id`) and X Activity API (`data.filter.user_id`)."""
+    if not isinstance(event, dict):
+        return []
+    users = [event.get("for_user_id")]
+    data = event.get("data")
+    if isinstance(data, dict) and isinstance(data.get("filter"), dict):
+        users.append(data["filter"].get("user_id"))
+    return [str(u) for u in users if u]

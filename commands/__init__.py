@@ -1,0 +1,1 @@
+"""The `flattr` command line: the composition of every package (see main.py)."""
