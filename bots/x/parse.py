@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,22 +14,30 @@ from bots.base import MalformedResponse
 from bots.x import NETWORK, USER_KIND
 from core import identity
 from core.activity import Activity, Target
-from core.urls import InvalidURL, canonicalize, is_x_url, x_post_url
+from core.urls import is_creation_host, pick_entity_url, x_post_url
 
 log = logging.getLogger(__name__)
 
 TWEET_FIELDS = ["author_id", "created_at", "entities", "note_tweet", "referenced_tweets"]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
-# Links that are X's own media or short links, never a creation; t.co is never fetched.
-_NOT_CREATIONS = frozenset({"t.co", "pic.twitter.com", "pic.x.com"})
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
+# X's automatic reply prefix: the handles of the people replied to, before the text.
+_REPLY_PREFIX = re.compile(r"(?:[ \t\n\u00a0]*@[A-Za-z0-9_]{1,15}(?![A-Za-z0-9_]))+")
 
 
 def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
-    """Validate a list endpoint body; returns its posts and the included posts by id."""
+    """Validate a list endpoint body; returns its posts and the included posts by id.
+
+    An RFC 7807 problem (`type`/`title`/`detail` and no `data`) or an `errors` list with
+    neither `data` nor `meta` is an error, never an empty page. Errors that come with
+    `data` or `meta` are partial (a deleted referenced post): the page still parses.
+    """
     if not isinstance(body, dict):
         raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}")
+    problem = problem_of(body)
+    if problem is not None:
+        raise MalformedResponse(f"an error body where a page was expected: {problem}")
     data = body.get("data", [])
     if not isinstance(data, list):
         raise MalformedResponse("'data' is not a list")
@@ -45,28 +54,51 @@ def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
     return data, included
 
 
+def problem_of(body: dict) -> str | None:
+    """A one-line description when a body is an error rather than a page, else None."""
+    if "data" in body:
+        return None
+    kind, title, detail = (body.get(k) for k in ("type", "title", "detail"))
+    if isinstance(kind, str) and isinstance(title, str):
+        return " ".join(f"{title}: {detail if isinstance(detail, str) else kind}".split())[:300]
+    errors = body.get("errors")
+    if "meta" not in body and isinstance(errors, list) and errors:
+        first = errors[0] if isinstance(errors[0], dict) else {}
+        text = first.get("detail") or first.get("message") or first.get("title") or errors[0]
+        return " ".join(f"{len(errors)} error(s): {text}".split())[:300]
+    return None
+
+
+def included_usernames(body: Any) -> dict[str, str]:
+    """User id -> lower-case username, from `includes.users` (empty when absent)."""
+    includes = body.get("includes") if isinstance(body, dict) else None
+    users = includes.get("users") if isinstance(includes, dict) else None
+    names: dict[str, str] = {}
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict) and isinstance(user.get("username"), str) and user.get("id"):
+            names[str(user["id"])] = user["username"].lower()
+    return names
+
+
 def next_token(body: dict) -> str | None:
     token = body.get("meta", {}).get("next_token")
     return token if isinstance(token, str) and token else None
 
 
 def post_targets(post: dict) -> tuple[Target, ...]:
-    """Links of a post (canonical, deduplicated), then the post itself, last."""
+    """Links of a post (canonical, deduplicated), then the post itself, last.
+
+    A link is taken as core.urls.pick_entity_url reads its entity (the expanded URL, or
+    the unwound one behind a shortener); X's own pages (help pages, media, t.co, other
+    posts), Facebook's pages and short links that cannot be unwound are never creations.
+    """
     targets: list[Target] = []
     seen: set[str] = set()
     for entity in _url_entities(post):
         if entity.get("media_key"):
             continue
-        raw = entity.get("unwound_url") or entity.get("expanded_url")
-        if not isinstance(raw, str):
-            continue
-        try:
-            canonical = canonicalize(raw)
-        except InvalidURL:
-            log.debug("skipping a link that is not a URL: %r", raw[:200])
-            continue
-        host = canonical.split("/")[2]
-        if is_x_url(canonical) or host in _NOT_CREATIONS or canonical in seen:
+        canonical = pick_entity_url(entity)
+        if canonical is None or not is_creation_host(canonical) or canonical in seen:
             continue
         seen.add(canonical)
         title = entity.get("title") if isinstance(entity.get("title"), str) else None
@@ -90,10 +122,14 @@ def user_identity(user_id: str) -> str:
     return str(identity.of(NETWORK, USER_KIND, user_id))
 
 
-def like_activity(post: dict, actor_id: str, observed_at: datetime) -> Activity | None:
-    """A liked post. X gives no like time, so the like happened when we first saw it."""
-    if post.get("author_id") == actor_id:
-        return None  # never your own
+def like_activity(
+    post: dict, actor_id: str, observed_at: datetime, service_id: str | None = None
+) -> Activity | None:
+    """A liked post. X gives no like time, so the like happened when we first saw it.
+    Nobody flattrs their own post, and nobody flattrs the service's account."""
+    author = post.get("author_id")
+    if author is not None and author in (actor_id, service_id):
+        return None
     return Activity(
         network=NETWORK,
         action="like",
@@ -104,20 +140,82 @@ def like_activity(post: dict, actor_id: str, observed_at: datetime) -> Activity 
     )
 
 
-def is_explicit_request(post: dict, service_handle: str | None) -> bool:
-    texts = [post.get("text") or "", (post.get("note_tweet") or {}).get("text") or ""]
-    if any(_FLATTR_TAG.search(t) for t in texts):
-        return True
-    entities = post.get("entities") or {}
-    if any(str(h.get("tag", "")).lower() == "flattr" for h in entities.get("hashtags") or []):
-        return True
-    if not service_handle:
+def is_reply(post: dict) -> bool:
+    refs = post.get("referenced_tweets") or []
+    return bool(post.get("in_reply_to_user_id")) or any(
+        isinstance(r, dict) and r.get("type") == "replied_to" for r in refs
+    )
+
+
+def reply_prefix_end(post: dict, text: str, *, use_range: bool = True) -> int:
+    """Where what the person wrote begins in `text`: after X's automatic reply prefix.
+
+    `display_text_range` says it when present (for `text` only); otherwise, in a reply,
+    the prefix is the leading run of @handles. Outside replies nothing is a prefix.
+    """
+    shown = post.get("display_text_range") if use_range else None
+    if (
+        isinstance(shown, list)
+        and len(shown) == 2
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in shown)
+    ):
+        return max(0, min(shown[0], len(text)))
+    if not is_reply(post):
+        return 0
+    match = _REPLY_PREFIX.match(text)
+    return match.end() if match else 0
+
+
+def is_explicit_request(
+    post: dict, service_handle: str | None, service_id: str | None = None
+) -> bool:
+    """Did the person ask, in what they wrote, to flattr? A #flattr tag, or a mention of
+    the service (by handle or account id). Mentions in X's automatic reply prefix are not
+    a request: they only say whom the post answers."""
+    handle = (service_handle or "").lstrip("@").lower()
+    raw_note = post.get("note_tweet")
+    note: dict = raw_note if isinstance(raw_note, dict) else {}
+    parts = [(post, str(post.get("text") or ""), True), (note, str(note.get("text") or ""), False)]
+    for holder, text, use_range in parts:
+        start = reply_prefix_end(post, text, use_range=use_range)
+        written = text[start:]
+        if _FLATTR_TAG.search(written):
+            return True
+        entities = holder.get("entities") or {}
+        if any(str(h.get("tag", "")).lower() == "flattr" for h in _dicts(entities, "hashtags")):
+            return True
+        for mention in _dicts(entities, "mentions"):
+            at = mention.get("start")
+            if isinstance(at, int) and at < start:
+                continue  # the reply prefix
+            if handle and str(mention.get("username", "")).lower() == handle:
+                return True
+            if service_id and str(mention.get("id", "")) == service_id:
+                return True
+        if handle and re.search(rf"(?<![\w@])@{re.escape(handle)}\b", written, re.IGNORECASE):
+            return True
+    return False
+
+
+def _dicts(entities: Any, key: str) -> list[dict]:
+    items = entities.get(key) if isinstance(entities, dict) else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def is_service_account(
+    author_id: Any,
+    service_handle: str | None,
+    service_id: str | None,
+    usernames: dict[str, str] | None = None,
+) -> bool:
+    """Is this author the service's own account (by id, or by handle through the
+    page's `includes.users`)?"""
+    if not isinstance(author_id, str) or not author_id:
         return False
-    handle = service_handle.lstrip("@").lower()
-    if any(str(m.get("username", "")).lower() == handle for m in entities.get("mentions") or []):
+    if service_id and author_id == service_id:
         return True
-    pattern = re.compile(rf"(?<!\w)@{re.escape(handle)}\b", re.IGNORECASE)
-    return any(pattern.search(t) for t in texts)
+    handle = (service_handle or "").lstrip("@").lower()
+    return bool(handle) and (usernames or {}).get(author_id) == handle
 
 
 def own_post_activity(
@@ -127,8 +225,13 @@ def own_post_activity(
     triggers: frozenset[str],
     service_handle: str | None,
     observed_at: datetime,
+    *,
+    service_id: str | None = None,
+    usernames: dict[str, str] | None = None,
 ) -> Activity | None:
-    """A post from the person's own timeline: a repost, a quote, or an explicit request."""
+    """A post from the person's own timeline: a repost, a quote, or an explicit request.
+    Never the person's own post, never the service's account (a reply to the service's
+    own post flattrs nobody)."""
     refs = {
         r.get("type"): r.get("id")
         for r in post.get("referenced_tweets") or []
@@ -136,7 +239,9 @@ def own_post_activity(
     }
     if "retweeted" in refs:
         action, ref_id = "repost", refs["retweeted"]
-    elif ("replied_to" in refs or "quoted" in refs) and is_explicit_request(post, service_handle):
+    elif ("replied_to" in refs or "quoted" in refs) and is_explicit_request(
+        post, service_handle, service_id
+    ):
         action, ref_id = "explicit", refs.get("replied_to") or refs["quoted"]
     elif "quoted" in refs:
         action, ref_id = "quote", refs["quoted"]
@@ -149,7 +254,8 @@ def own_post_activity(
         # A deleted or withheld original comes back as a partial error: nothing to flattr.
         log.info("post %s references %s, which is not in includes: skipped", post["id"], ref_id)
         return None
-    if original.get("author_id") == actor_id:
+    author = original.get("author_id")
+    if author == actor_id or is_service_account(author, service_handle, service_id, usernames):
         return None
     return Activity(
         network=NETWORK,
@@ -161,10 +267,13 @@ def own_post_activity(
     )
 
 
-def parse_liked_tweets(body: Any, actor_id: str, observed_at: datetime) -> list[Activity]:
+def parse_liked_tweets(
+    body: Any, actor_id: str, observed_at: datetime, service_id: str | None = None
+) -> list[Activity]:
     """Every liked post of one page as an activity (no watermark here: see bots.x)."""
     data, _ = check_page(body)
-    return [a for a in (like_activity(p, actor_id, observed_at) for p in data) if a]
+    found = (like_activity(p, actor_id, observed_at, service_id) for p in data)
+    return [a for a in found if a]
 
 
 def parse_users_tweets(
@@ -173,13 +282,95 @@ def parse_users_tweets(
     observed_at: datetime,
     triggers: frozenset[str],
     service_handle: str | None = None,
+    service_id: str | None = None,
 ) -> list[Activity]:
     data, included = check_page(body)
+    usernames = included_usernames(body)
     found = (
-        own_post_activity(p, included, actor_id, triggers, service_handle, observed_at)
+        own_post_activity(
+            p,
+            included,
+            actor_id,
+            triggers,
+            service_handle,
+            observed_at,
+            service_id=service_id,
+            usernames=usernames,
+        )
         for p in data
     )
     return [a for a in found if a]
+
+
+@dataclass(frozen=True)
+class WebhookAction:
+    """What an X webhook event asks of us: 'revoke' (the person removed our access: mark
+    the account as needing a reconnect) or 'poll' (something happened: make it due)."""
+
+    action: str
+    user_id: str
+
+
+def webhook_actions(body: Any) -> list[WebhookAction]:
+    """The actions in one X webhook POST, for the Account Activity API (`user_event`
+    revoke, `favorite_events`, `tweet_create_events` keyed by `for_user_id`) and the X
+    Activity API (`data.event_type` oauth.revoke, like.create, post.create). Events we do
+    not use (follows, DMs, mentions by others, likes of the person's posts) yield nothing."""
+    found: list[WebhookAction] = []
+    if isinstance(body, dict):
+        found = _account_activity(body) + _activity_api(body.get("data"))
+    return list(dict.fromkeys(found))
+
+
+def _account_activity(body: dict) -> list[WebhookAction]:
+    actions = []
+    event = body.get("user_event")
+    revoke = event.get("revoke") if isinstance(event, dict) else None
+    source = revoke.get("source") if isinstance(revoke, dict) else None
+    user = source.get("user_id") if isinstance(source, dict) else None
+    if _is_id(user):
+        actions.append(WebhookAction("revoke", str(user)))
+    subject = body.get("for_user_id")
+    if not _is_id(subject):
+        return actions
+    likes = [e.get("user") for e in _dicts(body, "favorite_events")]
+    posts = [e.get("user") for e in _dicts(body, "tweet_create_events")]
+    if any(_by(who, str(subject)) for who in likes + posts):
+        actions.append(WebhookAction("poll", str(subject)))
+    return actions
+
+
+def _by(user: Any, user_id: str) -> bool:
+    """Was this event's user (a v1.1 user object) the subscribed person? Unknown: yes."""
+    if not isinstance(user, dict):
+        return True
+    return str(user.get("id_str") or user.get("id") or user_id) == user_id
+
+
+def _activity_api(event: Any) -> list[WebhookAction]:
+    if not isinstance(event, dict):
+        return []
+    kind = event.get("event_type")
+    raw_payload, raw_filter = event.get("payload"), event.get("filter")
+    payload: dict = raw_payload if isinstance(raw_payload, dict) else {}
+    matched: dict = raw_filter if isinstance(raw_filter, dict) else {}
+    subject = matched.get("user_id")
+    if kind == "oauth.revoke" and _is_id(payload.get("user_id")):
+        return [WebhookAction("revoke", str(payload["user_id"]))]
+    if not _is_id(subject):
+        return []
+    if kind == "like.create":
+        direction = matched.get("direction")
+        liked_own = str(payload.get("liked_tweet_author_id")) == str(subject)
+        if direction == "outbound" or (direction is None and not liked_own):
+            return [WebhookAction("poll", str(subject))]
+    if kind == "post.create":
+        return [WebhookAction("poll", str(subject))]
+    return []
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str | int) and not isinstance(value, bool) and str(value).isdigit()
 
 
 def _created_at(post: dict) -> datetime | None:

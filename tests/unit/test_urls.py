@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from core.errors import UserError
 from core.urls import InvalidURL, canonicalize, x_post_id
 
-hosts = st.from_regex(r"[a-z][a-z0-9\-]{0,15}\.(org|com|net)", fullmatch=True)
+hosts = st.from_regex(r"[a-z]([a-z0-9\-]{0,14}[a-z0-9])?\.(org|com|net)", fullmatch=True)
 segments = st.lists(st.from_regex(r"[A-Za-z0-9_\-]{1,10}", fullmatch=True), max_size=4)
 params = st.lists(
     st.tuples(st.from_regex(r"[a-z]{1,6}", fullmatch=True),
