@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from bots.base import MalformedResponse
-from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK
+from typing import cast
+
+from bots.base import MalformedResponse, SocialNetwork
+from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK, account_key, sandbox
+from bots.mastodon.adapter import MastodonNetwork
 from bots.mastodon.parse import Viewer, parse_favourites, parse_statuses
-from bots.registry import NetworkSpec, ParseRequest, Trigger
+from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
+from config import Settings
 from core.activity import Activity
 from core.identity import Scheme
 
@@ -16,6 +20,27 @@ TRIGGERS = (
     Trigger("boosts", frozenset({"boost"}), default=True),
     Trigger("explicit", frozenset({"explicit"}), default=True, always_on=True),
 )
+
+
+def adapter(context: AdapterContext) -> SocialNetwork:
+    settings = context.settings
+    shared = cast(MastodonNetwork, context.shared) if context.shared is not None else None
+    return MastodonNetwork(triggers=context.triggers, api_base_url=context.api_base_url,
+                           timeout=settings.mastodon_timeout_seconds,
+                           service=service_key(settings),
+                           service_acct=settings.mastodon_service_account, shared=shared)
+
+
+def service_key(settings: Settings) -> str | None:
+    """The service's own account as `host:id`, when the deployment has one."""
+    acct, user_id = settings.mastodon_service_account, settings.mastodon_service_user_id
+    host = (acct or "").rpartition("@")[2].lower()
+    if not host or not user_id:
+        return None
+    try:
+        return account_key(host, user_id)
+    except ValueError:
+        return None
 
 
 def _viewer(request: ParseRequest) -> Viewer:
@@ -41,11 +66,10 @@ SPEC = NetworkSpec(
     schemes=(Scheme("mastodon:", NETWORK, ACCOUNT_KIND, ACCOUNT_PATTERN, account=True),),
     triggers=TRIGGERS,
     triggers_setting="mastodon_triggers",
-    adapter=lambda context: _adapter(context),
+    adapter=adapter,
+    # The favourites stream is read only where favourites flattr.
+    adapter_per_triggers=True,
     parsers={"favourites": _favourites, "statuses": _statuses},
+    sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
     handle_prefix="@",
 )
-
-
-def _adapter(context):  # type: ignore[no-untyped-def]
-    raise NotImplementedError("the Mastodon adapter comes with the next commit")

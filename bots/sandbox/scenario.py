@@ -16,6 +16,8 @@ Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock
                                                 it at GET /vNN.N/me/accounts
   facebook_page_likes: [{user_id, page_id, at}]
   facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
+  mastodon: {instances, service, accounts, statuses, favourites}  (mastodon=True; see
+                                                bots/mastodon/sandbox_world.py)
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def generate_scenario(
     rates: Rates = Rates(),
     n_creators: int | None = None,
     history_days: int = 3,
+    mastodon: bool = False,
 ) -> dict[str, Any]:
     """A reproducible scenario: n_accounts people (each on X and Facebook), creators with
     blogs, X Pages and posts, and some authors who are not creators. Activity from
@@ -229,4 +232,8 @@ def generate_scenario(
             post["id"] = f"{fb_id}_{n:09d}"
         scenario["facebook_posts"].extend(fb_posts)
     scenario["x_posts"].sort(key=lambda item: int(item["id"]))
+    if mastodon:  # its own random stream: the rest of the scenario is unchanged
+        from bots.mastodon.scenario import add_mastodon
+
+        add_mastodon(scenario, seed=seed, days=days, history_days=history_days)
     return scenario

@@ -68,6 +68,10 @@ class World:
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The scenario as loaded, and each network's own state built from it (a network whose
+    # data is not above keeps it here, under its name: bots/<network>/sandbox*.py).
+    scenario: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     # -- clock -----------------------------------------------------------------------------
 
@@ -194,6 +198,7 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
         scenario = json.loads(scenario)
     assert isinstance(scenario, dict)
     world = World(now=parse_at(scenario.get("start", "2025-01-01T00:00:00+00:00")), clock=clock)
+    world.scenario = scenario
     world.service = dict(scenario.get("service", {}))
     for user in scenario.get("x_users", []):
         world.x_users[str(user["id"])] = {
