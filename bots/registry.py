@@ -75,6 +75,35 @@ class LinkFlow:
     refresh: Callable[[Settings, str, datetime], Tokens] | None = None
     managed: Callable[[Settings, str], list[Managed]] | None = None
     managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
+    instance: InstanceStep | None = None  # a federated network: used instead of the above
+
+
+@dataclass(frozen=True)
+class InstanceApp:
+    """The service's app on one server of a federated network (Mastodon), registered there
+    once and kept by the web app (the secret sealed like a token)."""
+
+    host: str
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"InstanceApp(host={self.host!r}, client_id={self.client_id!r})"
+
+
+@dataclass(frozen=True)
+class InstanceStep:
+    """A federated network's linking flow: the person names their server (`parse`: what
+    they typed, a server or @user@server -> its host; a UserError when it is not one); the
+    web app registers the service there once (`register`: (settings, host, redirect) ->
+    InstanceApp) and keeps it; then `authorize` and `complete` as in LinkFlow, with the
+    server's app."""
+
+    parse: Callable[[str], str]
+    register: Callable[[Settings, str, str], InstanceApp]
+    authorize: Callable[[Settings, str, bool, InstanceApp], Authorization]
+    complete: Callable[[Settings, str, str, str | None, datetime, InstanceApp],
+                       tuple[Tokens, AccountInfo]]
 
 
 @dataclass(frozen=True)

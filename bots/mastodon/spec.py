@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import cast
 
 from bots.base import MalformedResponse, SocialNetwork
-from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK, account_key, sandbox
+from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK, account_key, oauth, sandbox
 from bots.mastodon.adapter import MastodonNetwork
 from bots.mastodon.parse import Viewer, parse_favourites, parse_statuses
-from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
+from bots.registry import (
+    AdapterContext,
+    InstanceStep,
+    LinkFlow,
+    NetworkSpec,
+    ParseRequest,
+    SandboxHandler,
+    Trigger,
+)
 from config import Settings
 from core.activity import Activity
 from core.identity import Scheme
@@ -70,6 +78,9 @@ SPEC = NetworkSpec(
     # The favourites stream is read only where favourites flattr.
     adapter_per_triggers=True,
     parsers={"favourites": _favourites, "statuses": _statuses},
+    link=LinkFlow(authorize=oauth.needs_instance, complete=oauth.needs_instance,
+                  instance=InstanceStep(parse=oauth.parse_instance, register=oauth.register,
+                                        authorize=oauth.authorize, complete=oauth.complete)),
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
     handle_prefix="@",
 )
