@@ -15,7 +15,7 @@ from typing import Protocol
 from core.activity import Activity
 
 STATUSES = ("ok", "needs_reconnect", "retry", "error")
-CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post")
+CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post", "mastodon_dm", "mastodon_post")
 
 
 class MalformedResponse(ValueError):

@@ -283,6 +283,15 @@ class MastodonNetwork:
                 self._homes.popitem(last=False)
         return home_id
 
+    def handle_of(self, account: str) -> str | None:
+        """`user@host` of `<host>:<id>` (GET /api/v1/accounts/:id there, public)."""
+        host, account_id = split_account(account)
+        try:
+            found = self.client(host, None).account(account_id)
+            return f"{found['username']}@{host}"
+        except (MastodonError, KeyError, TypeError):
+            return None
+
     # -- failures -------------------------------------------------------------------------
 
     def _guarded(self, host: str, st: dict, now: datetime,

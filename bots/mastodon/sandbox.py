@@ -66,6 +66,10 @@ def route(world: World, request: Request) -> Reply | None:
         found = state.find_acct(host, request.query.get("acct", ""))
         return (json_reply(200, state.render_account(found, host)) if found
                 else _error(404, "Record not found"))
+    if get and (by_id := re.fullmatch(r"/api/v1/accounts/([0-9]+)", path)):
+        someone = state.account_at(host, by_id.group(1))
+        return (json_reply(200, state.render_account(someone, host)) if someone
+                else _error(404, "Record not found"))
     return _api(world, state, host, path, request)
 
 
@@ -190,8 +194,9 @@ def _post(world: World, sender: str, request: Request) -> Reply:
     text = request.param("status") or ""
     if not text.strip():
         return _error(422, "Validation failed: Text can't be blank")
-    entry = world.record_sent(network=NETWORK, sender=sender, text=text,
-                              visibility=request.param("visibility") or "public",
+    visibility = request.param("visibility") or "public"
+    entry = world.record_sent(network=NETWORK, sender=sender, text=text, visibility=visibility,
+                              channel="mastodon_dm" if visibility == "direct" else "mastodon_post",
                               in_reply_to_id=request.param("in_reply_to_id"))
     number = len(world.sent)
     return json_reply(200, {"id": str(9_000_000_000 + number), "content": f"<p>{text}</p>",
