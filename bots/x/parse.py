@@ -123,12 +123,21 @@ def user_identity(user_id: str) -> str:
 
 
 def like_activity(
-    post: dict, actor_id: str, observed_at: datetime, service_id: str | None = None
+    post: dict,
+    actor_id: str,
+    observed_at: datetime,
+    service_id: str | None = None,
+    *,
+    service_handle: str | None = None,
+    usernames: dict[str, str] | None = None,
 ) -> Activity | None:
     """A liked post. X gives no like time, so the like happened when we first saw it.
-    Nobody flattrs their own post, and nobody flattrs the service's account."""
+    Nobody flattrs their own post, and nobody flattrs the service's account (by id, or by
+    handle through the page's `includes.users`)."""
     author = post.get("author_id")
-    if author is not None and author in (actor_id, service_id):
+    if author is not None and author == actor_id:
+        return None
+    if is_service_account(author, service_handle, service_id, usernames):
         return None
     return Activity(
         network=NETWORK,
@@ -268,11 +277,21 @@ def own_post_activity(
 
 
 def parse_liked_tweets(
-    body: Any, actor_id: str, observed_at: datetime, service_id: str | None = None
+    body: Any,
+    actor_id: str,
+    observed_at: datetime,
+    service_id: str | None = None,
+    service_handle: str | None = None,
 ) -> list[Activity]:
     """Every liked post of one page as an activity (no watermark here: see bots.x)."""
     data, _ = check_page(body)
-    found = (like_activity(p, actor_id, observed_at, service_id) for p in data)
+    usernames = included_usernames(body)
+    found = (
+        like_activity(
+            p, actor_id, observed_at, service_id, service_handle=service_handle, usernames=usernames
+        )
+        for p in data
+    )
     return [a for a in found if a]
 
 
