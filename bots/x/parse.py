@@ -18,7 +18,14 @@ from core.urls import is_creation_host, pick_entity_url, x_post_url
 
 log = logging.getLogger(__name__)
 
-TWEET_FIELDS = ["author_id", "created_at", "entities", "note_tweet", "referenced_tweets"]
+TWEET_FIELDS = [
+    "author_id",
+    "created_at",
+    "display_text_range",
+    "entities",
+    "note_tweet",
+    "referenced_tweets",
+]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
