@@ -126,7 +126,7 @@ def add_real_shapes(scenario: dict[str, Any], *, first_day: int = 2) -> dict[str
     # Several references: a reply that quotes, a repost of a quote.
     quoted = post("quoted_original", c1["x_user_id"], when(7), "Original thought",
                   urls=[blog(c1, "original-thought")])
-    post("reply_that_quotes", person(4)["x"]["user_id"], when(7, 3), "#flattr both of you",
+    post("reply_that_quotes", person(0)["x"]["user_id"], when(7, 3), "#flattr both of you",
          referenced=[{"type": "quoted", "id": quoted["id"]},
                      {"type": "replied_to", "id": creator_post["id"]}], reply_prefix=True)
     quote = post("creator_quote", c2["x_user_id"], when(8), "Adding to this",
