@@ -64,6 +64,6 @@ SPEC = NetworkSpec(
     link=LinkFlow(authorize=oauth.authorize, complete=oauth.complete, refresh=oauth.refresh),
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
     webhook=Webhook(handshake=webhook.handshake, rejects=webhook.rejects,
-                    accounts=webhook.accounts),
+                    accounts=webhook.accounts, revoked=webhook.revoked),
     handle_prefix="@",
 )
