@@ -242,3 +242,23 @@ def test_class7_facebook_posts_share_the_outside_link(month: Month) -> None:
     assert "https://creator1.example.net/card-one" in month.flattred["alice"]  # carousel
     assert "https://creator2.example.net/why-we-pay-writers" in month.flattred["dave"]  # app
     assert not [u for u in _all(month) if "facebook.com" in u]  # never a photo or an album
+
+
+def test_class4_without_the_service_id_its_handle_is_enough() -> None:
+    """A deployment that set only FLATTR_X_SERVICE_HANDLE: the service's own post, liked
+    or answered, is still never flattred (its author is matched through includes.users)."""
+    scenario = _scenario()
+    by_shape = {p.get("shape"): p for p in scenario["x_posts"]}
+    alice, bob = scenario["people"][0], scenario["people"][1]
+    with start_sandbox(scenario) as sandbox:
+        network = XNetwork(triggers=frozenset({"likes", "reposts", "explicit"}),
+                           service_handle="flattrbot", api_base_url=sandbox.base_url)
+        accounts = [LinkedAccount("x", p["x"]["user_id"], p["x"]["token"]) for p in (alice, bob)]
+        cursors = [network.fetch_activity(a, None, sandbox.now).cursor for a in accounts]
+        sandbox.advance(timedelta(days=DAYS))
+        found = [a for account, cursor in zip(accounts, cursors, strict=True)
+                 for a in network.fetch_activity(account, cursor, sandbox.now).activities]
+    ids = {a.external_id for a in found}
+    assert by_shape["service_post"]["id"] not in ids  # alice's like
+    assert by_shape["reply_to_service"]["id"] not in ids  # bob's "#flattr" answer
+    assert by_shape["long_request"]["id"] in ids  # bob's other request still counts
