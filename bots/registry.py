@@ -127,9 +127,11 @@ class Webhook:
     """What the network pushes. Every function is pure: the web app owns the database.
     `handshake` answers the subscription check (GET); `rejects` says why a POST is not
     genuinely from the network (None: verified; header names come lower-cased);
-    `accounts` are the user ids an event says changed (polled soon). A signed request names
-    the user who removed the app or asked for their data to be deleted, when the network
-    has those callbacks (Facebook)."""
+    `accounts` are the user ids an event says changed in a way that can mean a flattr
+    (polled soon; an event about anything else names nobody); `revoked` the user ids whose
+    access an event says was revoked (X: the account needs reconnecting, the person is
+    told). A signed request names the user who removed the app or asked for their data to
+    be deleted, when the network has those callbacks (Facebook)."""
 
     handshake: Callable[[Settings, Mapping[str, str]], WebhookReply]
     rejects: Callable[[Settings, bytes, Mapping[str, str]], str | None]
@@ -137,6 +139,7 @@ class Webhook:
     signed_user: Callable[[Settings, str], str | None] | None = None
     confirmation: Callable[[Settings, str], str] | None = None  # a data deletion's code
     verify_token: Callable[[Settings], str] | None = None  # shown to operators
+    revoked: Callable[[Any], list[str]] | None = None
 
 
 @dataclass(frozen=True)

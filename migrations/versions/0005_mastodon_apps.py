@@ -2,7 +2,7 @@
 remember the server a sign-in went to; linked-account ids wide enough for <host>:<id>
 
 Revision ID: 0005_mastodon_apps
-Revises: 0003
+Revises: 0004_recanonicalise_urls
 Create Date: 2026-12-01
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_mastodon_apps"
-down_revision = "0003"  # the lead re-chains this at merge time
+down_revision = "0004_recanonicalise_urls"  # the lead re-chains this at merge time
 branch_labels = None
 depends_on = None
 
