@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import text
 
 from bots.sandbox import REALISTIC, generate_scenario, start_sandbox
