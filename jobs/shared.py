@@ -192,3 +192,21 @@ def _marked(wanted: set[str], current: dict[str, dict[str, str]], reader: Shared
     known = {user: mark for members in current.values() for user, mark in members.items()}
     fresh = reader.start_mark(now)
     return {user: known.get(user, fresh) for user in wanted}
+
+
+def month_usage(session: Session, app: App) -> list[dict]:
+    """This month's reads per network, beside the deployment's cap: for `flattr status`
+    and the operator's page. A network with a cap is listed even before its first read."""
+    now = app.now()
+    counted = usage.month(session, now=now)
+    found = []
+    for spec in registry.all_networks():
+        cap = spec.read_cap(app.settings) if spec.read_cap else None
+        if spec.name not in counted and spec.read_cap is None:
+            continue
+        read, asked = counted.get(spec.name, (0, 0))
+        found.append({"network": spec.name, "display_name": spec.display_name,
+                      "posts_read": read, "requests": asked, "cap": cap,
+                      "percent": round(100 * read / cap, 1) if cap else None,
+                      "paused": cap is not None and read >= cap * usage.SPEND_SHARE})
+    return found
