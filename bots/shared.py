@@ -29,8 +29,10 @@ class SharedReader(Protocol):
         through the shared streams?"""
         ...
 
-    def start_mark(self, now: datetime) -> str:
-        """The start mark of a member who joins now."""
+    def start_mark(self, now: datetime, cursor: dict | None = None) -> str:
+        """The start mark of a member who joins now; `cursor` is the account's own (where
+        its own streams stopped reading: a member who was read there before starts
+        there, so nothing falls between the two)."""
         ...
 
     def plan(self, current: Mapping[str, Members], wanted: Members) -> dict[str, dict[str, str]]:

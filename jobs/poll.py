@@ -142,15 +142,16 @@ class Poller:
         cap = spec.read_cap(self.app.settings) if spec is not None and spec.read_cap else None
         try:
             with self.app.db.unit_of_work() as session:
-                # Posts read this month, counted for all workers; near the cap, wait longer.
-                usage.add(session, account.network, now=now, posts_read=result.posts_read,
-                          requests=result.requests)
+                # Near the month's cap on posts read, wait longer (core/usage.py).
                 read = usage.posts_read(session, account.network, now=now) if cap else 0
                 outcome = store_poll(session, self.app.rules, account, now=now,
                                      activities=activities, cursor=result.cursor,
-                                     next_poll_at=usage.paced(result.next_poll_at, now, read,
-                                                              cap),
+                                     next_poll_at=usage.paced(result.next_poll_at, now,
+                                                              read + result.posts_read, cap),
                                      status=result.status, error=result.error)
+                # Counted for all workers, last: the month's row stays locked only briefly.
+                usage.add(session, account.network, now=now, posts_read=result.posts_read,
+                          requests=result.requests)
         except DBAPIError as exc:
             # A deadlock or a lost connection: nothing was stored, the cursor did not move;
             # the lease lapses and the next poll reads the same activities again.

@@ -10,6 +10,7 @@ the month's reads near the cap. `Worker.poll` runs it after the accounts' polls.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -100,11 +101,14 @@ class SharedPoller:
                        members=len(wanted))
         return changed
 
-    def _wanted(self, session: Session, spec: NetworkSpec, reader: SharedReader) -> set[str]:
-        rows = session.execute(select(SocialAccount.external_user_id, SocialAccount.triggers)
+    def _wanted(self, session: Session, spec: NetworkSpec,
+                reader: SharedReader) -> dict[str, str | None]:
+        """The accounts the shared streams read for: user id -> its own cursor (JSON)."""
+        rows = session.execute(select(SocialAccount.external_user_id, SocialAccount.triggers,
+                                      SocialAccount.cursor)
                                .where(SocialAccount.network == spec.name,
                                       SocialAccount.status.in_(MEMBER_STATUSES))).all()
-        return {user for user, chosen in rows
+        return {user: cursor for user, chosen, cursor in rows
                 if reader.reads(spec.account_triggers(self.app.settings, _triggers(chosen)))}
 
     def _everyone(self, network: str) -> dict[str, str]:
@@ -121,14 +125,16 @@ class SharedPoller:
         now = self.app.now()
         try:
             with self.app.db.unit_of_work() as session:
-                usage.add(session, stream.network, now=now, posts_read=result.posts_read,
-                          requests=result.requests)
                 read = usage.posts_read(session, stream.network, now=now) if cap else 0
-                next_at = min(usage.paced(result.next_poll_at, now, read, cap),
+                next_at = min(usage.paced(result.next_poll_at, now, read + result.posts_read,
+                                          cap),
                               max(result.next_poll_at, now + MAX_PACED_DELAY))
                 stored = streams.store(session, stream, now=now, cursor=result.cursor,
                                        next_poll_at=next_at, error=result.error)
                 flattrs = self._record(session, spec, result.activities, now) if stored else 0
+                # Last: the month's row is locked only until the commit that follows.
+                usage.add(session, stream.network, now=now, posts_read=result.posts_read,
+                          requests=result.requests)
         except DBAPIError as exc:
             stats.errors += 1
             logs.event("shared.store_failed", stream=stream.name,
@@ -186,12 +192,20 @@ def _triggers(chosen: str | None) -> frozenset[str] | None:
     return frozenset(t for t in chosen.split(",") if t) if chosen is not None else None
 
 
-def _marked(wanted: set[str], current: dict[str, dict[str, str]], reader: SharedReader,
-            now: datetime) -> dict[str, str]:
+def _marked(wanted: dict[str, str | None], current: dict[str, dict[str, str]],
+            reader: SharedReader, now: datetime) -> dict[str, str]:
     """The wanted members with their start marks: kept where they are members already."""
     known = {user: mark for members in current.values() for user, mark in members.items()}
-    fresh = reader.start_mark(now)
-    return {user: known.get(user, fresh) for user in wanted}
+    return {user: known.get(user) or reader.start_mark(now, _cursor(cursor))
+            for user, cursor in wanted.items()}
+
+
+def _cursor(stored: str | None) -> dict | None:
+    try:
+        found = json.loads(stored) if stored else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def month_usage(session: Session, app: App) -> list[dict]:

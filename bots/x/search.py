@@ -114,8 +114,16 @@ class XSearch:
     def reads(self, triggers: frozenset[str]) -> bool:
         return "reposts" not in triggers  # a timeline read for reposts finds requests too
 
-    def start_mark(self, now: datetime) -> str:
-        return str(snowflake_at(now))
+    def start_mark(self, now: datetime, cursor: dict | None = None) -> str:
+        """Now, or where the account's timeline stopped (its reposts trigger was on, or
+        the deployment read timelines): its requests from there on are found here."""
+        mark = snowflake_at(now)
+        timeline = (cursor or {}).get("timeline")
+        if isinstance(timeline, dict) and timeline.get("initialized"):
+            since = timeline.get("since_id")
+            if isinstance(since, str) and since.isdigit():
+                mark = min(mark, int(since))
+        return str(mark)
 
     @property
     def _mention_term(self) -> str | None:
