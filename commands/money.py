@@ -10,6 +10,7 @@ from datetime import datetime
 from commands import args as arguments
 from core import escrow, flattring, ledger, people, reports, settlement, things
 from core.money import format_cents, parse_cents
+from core.users import end_sessions, unpause
 from jobs.render import render_report
 from runtime.app import App, build_app, utc_now
 
@@ -52,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget.add_argument("name")
     budget.add_argument("amount")
     budget.set_defaults(func=with_app(_users_budget))
+    signout = users.add_parser("signout", help="end every web session of a person (a revoke)")
+    signout.add_argument("name")
+    signout.set_defaults(func=with_app(_users_signout))
+    unpause = users.add_parser("unpause", help="reopen a name's sign-ins paused by failures")
+    unpause.add_argument("name")
+    unpause.set_defaults(func=with_app(_users_unpause))
 
     thing_cmds = subparsers.add_parser("things", help="creations").add_subparsers(
         dest="things_command", required=True)
@@ -122,6 +129,22 @@ def _users_budget(app: App, args: argparse.Namespace) -> int:
         person = people.find_person(session, args.name)
         effective = people.set_budget(session, app.rules, person, amount, now=app.now())
     print(f"{person.name}: budget {_eur(app, amount)} a month from {effective} on")
+    return 0
+
+
+def _users_signout(app: App, args: argparse.Namespace) -> int:
+    with app.db.unit_of_work() as session:
+        person = people.find_person(session, args.name)
+        end_sessions(session, person)
+    print(f"{person.name}: every web session ended")
+    return 0
+
+
+def _users_unpause(app: App, args: argparse.Namespace) -> int:
+    with app.db.unit_of_work() as session:
+        person = people.find_person(session, args.name)
+        cleared = unpause(session, person.name)
+    print(f"{person.name}: sign-ins open again ({cleared} recent failure(s) forgotten)")
     return 0
 
 
