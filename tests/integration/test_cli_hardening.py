@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import text
 
 from commands.main import main
+from core import crypto
 from core.db import Database
 
 
 @pytest.fixture
 def flattr(database_url, monkeypatch, capsys):
     monkeypatch.setenv("FLATTR_DATABASE_URL", database_url)
+    monkeypatch.setenv("FLATTR_TOKEN_KEYS", crypto.generate_key())  # no key file written here
 
     def run(*argv: str, now: str | None = "2026-10-02T10:00:00Z") -> tuple[int, str, str]:
         code = main([*(("--now", now) if now is not None else ()), *argv])
