@@ -46,7 +46,7 @@ def check_csrf() -> None:
         return
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
-    if not expected or not hmac.compare_digest(str(expected), given):
+    if not expected or not hmac.compare_digest(str(expected).encode(), given.encode()):
         abort(400, description="The form expired or did not come from this site "
                                "(CSRF check failed). Reload the page and try again.")
 
@@ -124,7 +124,8 @@ def known_device(person: Person) -> bool:
     except BadData:
         return False
     return (isinstance(data, dict) and data.get("p") == person.id
-            and hmac.compare_digest(str(data.get("m", "")), _password_mark(person)))
+            and hmac.compare_digest(str(data.get("m", "")).encode(),
+                                    _password_mark(person).encode()))
 
 
 def remember_device(response: Response) -> Response:

@@ -272,3 +272,25 @@ def test_sql_errors_never_print_parameters(app: App, web, caplog) -> None:  # ty
         web.logger.error("Exception on /signup [POST]", exc_info=caught.value)
     assert "INSERT INTO people" in caplog.text
     assert "secret.person" not in caplog.text
+
+
+# -- found by the campaign (tests/campaign) -----------------------------------------------
+
+def test_a_non_ascii_csrf_token_is_a_400(client: FlaskClient) -> None:
+    sign_up(client, "alice")
+    response = client.post("/me/budget", data={"csrf_token": "\xa0", "amount": "5"})
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+
+
+def test_a_deep_signed_request_is_refused_not_a_500(client: FlaskClient, app: App) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    deep = b"[" * 1400 + b"]" * 1400  # deeper than Python's recursion limit, under 4096
+    payload = base64.urlsafe_b64encode(deep).decode().rstrip("=")
+    sig = hmac.new(app.settings.facebook_app_secret.encode(), payload.encode(),
+                   hashlib.sha256).digest()
+    signed = base64.urlsafe_b64encode(sig).decode().rstrip("=") + "." + payload
+    response = client.post("/webhooks/facebook/deauthorize", data={"signed_request": signed})
+    assert response.status_code == 403
