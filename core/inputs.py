@@ -36,7 +36,7 @@ MAX_JSON_DEPTH = 64
 SHOWN = 40  # characters of a refused value quoted back
 
 _ASCII_INT = re.compile(r"[0-9]{1,18}")
-_ASCII_DECIMAL = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?")
+_ASCII_DECIMAL = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?")
 _SEPARATORS = frozenset("\u2028\u2029")
 
