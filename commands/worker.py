@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bots import registry
 from commands import args as arguments
 from commands.money import with_app
-from core import outbox, people
+from core import identity, outbox, people
 from core.accounts import account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
@@ -213,6 +213,8 @@ def _optout(app: App, args: argparse.Namespace) -> int:
         elif registry.find(subject.split(":", 1)[0]) is not None:
             network, _, user = subject.partition(":")
             subject = account_identity(network, user)
+        else:
+            subject = str(identity.parse(subject))  # an InvalidIdentity is a UserError
         suppressed = outbox.opt_out(session, subject, now=app.now())
     print(f"{subject} opted out for good; {suppressed} waiting notification(s) dropped")
     return 0

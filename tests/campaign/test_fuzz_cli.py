@@ -45,7 +45,12 @@ HOSTILE = ["", " ", "\0", "a\0b", "\t", "ann\n", "\u2028", "\x7f", "١٢", "２�
            "http://127.0.0.1/", "file:///etc/passwd", "javascript:alert(1)", "x" * 101,
            "x" * 300, "x" * 5000, "a" * 250 + "@x.org", "a@b", "twitter:١٢٣", "twitter:",
            "facebook:page:-1", "url:", "--", "-h", "../../etc/passwd", "/", "💥", "'; DROP--"]
-VALUES = st.one_of(st.sampled_from(KNOWN), st.sampled_from(HOSTILE),
+# Just over the columns' widths (names 64, handles 100, e-mails 254, titles 300, URLs 2048,
+# identities 2100) and the arguments' (4096).
+EDGES = [c * n for n in (65, 101, 255, 301, 2049, 2101, 4096) for c in ("x", "9")] + [
+    "a:" + "b" * 2200, "twitter:" + "9" * 2100, "https://example.org/" + "a" * 2100,
+    "url:https://example.org/" + "a" * 2090]
+VALUES = st.one_of(st.sampled_from(KNOWN), st.sampled_from(HOSTILE), st.sampled_from(EDGES),
                    st.text(max_size=30), st.text(alphabet="0123456789-.:T", max_size=20))
 
 

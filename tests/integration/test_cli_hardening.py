@@ -54,6 +54,7 @@ LONG_EMAIL = "a" * 250 + "@example.org"
     (("run", "--once", "--concurrency", "١٢"), ["digits 0-9"]),
     (("web", "--port", "99999"), ["between"]),
     (("bots", "parse", "--network", "nowhere", "--endpoint", "likes", "-"), ["invalid choice"]),
+    (("optout", "a:" + "b" * 2200), ["not an identity"]),  # wider than opt_outs.subject
 ])
 def test_bad_values_are_one_line_and_exit_1(flattr, argv, words):
     _one_clear_line(flattr(*argv), *words)
