@@ -48,7 +48,11 @@ HOSTILE = ["", " ", "\0", "a\0b", "\t", "x\n", "\r\n", "\u2028", "\x7f", "١", "
 KNOWN = ["olga", "alice", "5.00", "0.01", "2026-10", "https://example.org/blog/", "twitter:123",
          "email", "log", "x_dm", "on", "connect", "claim", "likes", "explicit", "/me", "/admin/",
          "olga@example.org", PASSWORD, "subscribe", "challenge-1234567890"]
-VALUES = st.one_of(st.sampled_from(KNOWN), st.sampled_from(HOSTILE), st.text(max_size=40))
+# Just over the columns' widths and the fields' (4096).
+EDGES = [c * n for n in (65, 101, 255, 301, 2049, 2101, 4096) for c in ("x", "9")] + [
+    "a:" + "b" * 2200, "twitter:" + "9" * 2100, "https://example.org/" + "a" * 2100]
+VALUES = st.one_of(st.sampled_from(KNOWN), st.sampled_from(HOSTILE), st.sampled_from(EDGES),
+                   st.text(max_size=40))
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c,
                                                                         max_size=4),
