@@ -116,8 +116,8 @@ class AsciiInt(IntegerConverter):
 BACK_TO = {"pages.set_budget": "pages.me", "pages.topup": "pages.me",
            "pages.announce": "pages.me", "pages.withdraw": "pages.me",
            "pages.notifications": "pages.creator", "pages.opt_out": "pages.creator",
-           "auth.password": "pages.me", "accounts.connect": "pages.me",
-           "accounts.disconnect": "pages.me", "accounts.triggers": "pages.me",
+           "auth.password": "pages.me", "accounts.disconnect": "pages.me",
+           "accounts.triggers": "pages.me",
            "admin.topup": "admin.index", "admin.grant_claim": "admin.index",
            "admin.end_sessions_of": "admin.index", "admin.unpause_sign_ins": "admin.index"}
 FORM_PAGES = {"auth.signup": "signup.html", "auth.login": "login.html"}

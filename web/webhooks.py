@@ -4,8 +4,10 @@ Each registered network with a NetworkSpec.webhook answers at /webhooks/<network
 POST is verified before anything is read from it (the network's `rejects`: Facebook's
 `X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
 request that fails gets 403 and changes nothing. A verified event makes the accounts it
-names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint.
-Networks with signed deauthorize and data-deletion callbacks (Facebook) get those too.
+names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint;
+an event about something that cannot mean a flattr (a changed email) names nobody. An
+event saying the person revoked our access (X) marks the account as needing a reconnect
+and tells the person, as Facebook's signed deauthorize callback does.
 
 A signed body is still bounded before it is parsed (core.inputs.load_json: a deep one is a
 400, not a RecursionError). A replayed event (same network, same body, within
@@ -25,12 +27,12 @@ from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bots import registry
 from bots.polling import make_due
 from bots.registry import Webhook
-from core import accounts, inputs
+from core import accounts, inputs, notifications
 from core.db import rows_affected
 from core.models import SocialAccount, WebhookEvent, timed
 from runtime import logs
@@ -70,8 +72,11 @@ def event(network: str) -> ResponseReturnValue:
                               max_depth=MAX_EVENT_DEPTH)  # an InvalidInput is a 400
     if not _first_time(network, body):
         logs.event("webhook.replayed", network=network)
-        return jsonify(scheduled=0, duplicate=True)
-    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)))
+        return jsonify(scheduled=0, revoked=0, duplicate=True)
+    revoked = webhook.revoked(pushed) if webhook.revoked is not None else []
+    name = registry.get(network).display_name
+    gone = _needs_reconnect(network, revoked, f"access was revoked on {name}")
+    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)), revoked=gone)
 
 
 @bp.post("/<network>/deauthorize")
@@ -79,13 +84,9 @@ def deauthorize(network: str) -> ResponseReturnValue:
     """The person removed the app on the network: the account needs reconnecting, and its
     tokens are forgotten."""
     user_id = _signed_user(network)
-    changed = rows_affected(db_session().execute(
-        update(SocialAccount)
-        .where(SocialAccount.network == network, SocialAccount.external_user_id == user_id)
-        .values(status=accounts.STATUS_RECONNECT, token_ciphertext=None,
-                refresh_ciphertext=None, token_expires_at=None,
-                last_error=f"the app was removed on {registry.get(network).display_name}")))
-    return jsonify(deauthorized=changed)
+    name = registry.get(network).display_name
+    return jsonify(deauthorized=_needs_reconnect(network, [user_id],
+                                                 f"the app was removed on {name}"))
 
 
 @bp.post("/<network>/data-deletion")
@@ -133,6 +134,31 @@ def _reject(network: str, reason: str) -> NoReturn:
     logs.event("webhook.rejected", level=logging.WARNING, network=network, reason=reason,
                path=request.path)
     abort(403)
+
+
+def _needs_reconnect(network: str, external_ids: list[str], reason: str) -> int:
+    """The person took our access away on the network: each account needs reconnecting,
+    its tokens are forgotten, a poll in progress stores nothing (its lease is dropped), and
+    the person is told, once, as when a poll finds the token dead."""
+    if not external_ids:
+        return 0
+    now, session = flattr_app().now(), db_session()
+    found = session.execute(
+        select(SocialAccount.id, SocialAccount.person_id, SocialAccount.status,
+               SocialAccount.handle)
+        .where(SocialAccount.network == network,
+               SocialAccount.external_user_id.in_(sorted(set(external_ids))))).all()
+    for account_id, person_id, status, handle in found:
+        session.execute(update(SocialAccount).where(SocialAccount.id == account_id).values(
+            status=accounts.STATUS_RECONNECT, token_ciphertext=None, refresh_ciphertext=None,
+            token_expires_at=None, lease_owner=None, lease_until=None, last_error=reason))
+        if status == accounts.STATUS_ACTIVE:
+            notifications.enqueue(
+                session, "needs_reconnect", f"needs_reconnect:{account_id}:{now:%Y-%m-%dT%H}",
+                now=now, person_id=person_id, payload={"network": network, "handle": handle})
+    logs.event("webhook.revoked", network=network, accounts=len(found))
+    return len(found)
+
 
 
 def _first_time(network: str, body: bytes) -> bool:

@@ -4,7 +4,8 @@ The routes come from the Flask url_map and the form fields from the templates, s
 or field is fuzzed without a line here. Requests carry the session's CSRF token and are
 signed in as an operator most of the time (so that they reach the views); webhook bodies are
 signed with each network's secret most of the time (so that they reach the parsing). After
-each: no 5xx (the test client re-raises any exception: TESTING propagates them); after
+each: no 5xx but a network's own 502/503 (the test client re-raises any exception: TESTING
+propagates them); after
 each batch, the ledger's self-check holds."""
 
 from __future__ import annotations
@@ -156,7 +157,10 @@ def test_every_route_answers_without_a_server_error(web: Flask, app: App, clock)
             response = operator.open(path, method=method, query_string=query,
                                      data=body if body is not None else form, headers=headers)
             statuses[response.status_code] += 1
-            assert response.status_code < 500, (method, path, query, form, body)
+            # 502 and 503 say a network (a Mastodon instance) could not be reached: the
+            # upstream's fault, worded as such; any crash is an exception here (TESTING).
+            assert response.status_code < 500 or response.status_code in (502, 503), (
+                method, path, query, form, body)
             if response.status_code == 400 and not path.startswith("/webhooks"):
                 assert response.get_data(as_text=True).strip(), (method, path)
             clock.advance(seconds=7)

@@ -230,21 +230,21 @@ def test_replayed_events_change_nothing_and_wakes_are_capped(client: FlaskClient
 
     push_back()
     event = json.dumps({"for_user_id": ALICE_X, "favorite_events": [{"id": "1"}]}).encode()
-    assert _x_event(app, client, event).get_json() == {"scheduled": 1}
+    assert _x_event(app, client, event).get_json()["scheduled"] == 1
     push_back()
     replay = _x_event(app, client, event)
     assert replay.status_code == 200 and replay.get_json()["scheduled"] == 0
     # Another event within the cap: recorded, but the account is not woken again.
     other = json.dumps({"for_user_id": ALICE_X, "favorite_events": [{"id": "2"}]}).encode()
-    assert _x_event(app, client, other).get_json() == {"scheduled": 0}
+    assert _x_event(app, client, other).get_json()["scheduled"] == 0
     clock.advance(minutes=2)
     third = json.dumps({"for_user_id": ALICE_X, "favorite_events": [{"id": "3"}]}).encode()
-    assert _x_event(app, client, third).get_json() == {"scheduled": 1}
+    assert _x_event(app, client, third).get_json()["scheduled"] == 1
     with app.db.unit_of_work() as session:
         assert session.execute(select(func.count()).select_from(WebhookEvent)).scalar_one() == 3
         assert session.execute(select(SocialAccount)).scalar_one().next_poll_at == clock.now
     clock.advance(days=3)  # past the window: the digest is forgotten
-    assert _x_event(app, client, event).get_json() == {"scheduled": 1}
+    assert _x_event(app, client, event).get_json()["scheduled"] == 1
 
 
 def test_a_deep_signed_event_is_a_400(client: FlaskClient, app: App) -> None:

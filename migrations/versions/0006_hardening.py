@@ -1,16 +1,16 @@
 """hardening (issue 11): session generations, webhook replay digests, the webhook wake-up
 cap, and manual flattrs refused for want of money no longer hold their key
 
-Revision ID: 0004_hardening
-Revises: 0003
+Revision ID: 0006_hardening
+Revises: 0005_mastodon_apps
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_hardening"
-down_revision = "0003"
+revision = "0006_hardening"
+down_revision = "0005_mastodon_apps"  # the lead re-chains this at merge time
 branch_labels = None
 depends_on = None
 
