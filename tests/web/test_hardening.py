@@ -294,3 +294,21 @@ def test_a_deep_signed_request_is_refused_not_a_500(client: FlaskClient, app: Ap
     signed = base64.urlsafe_b64encode(sig).decode().rstrip("=") + "." + payload
     response = client.post("/webhooks/facebook/deauthorize", data={"signed_request": signed})
     assert response.status_code == 403
+
+
+def test_a_new_password_forgets_the_known_browsers(client: FlaskClient, web) -> None:  # type: ignore[no-untyped-def]
+    csrf = sign_up(client, "alice")
+    device = client.get_cookie("flattr_device")
+    assert device is not None
+    new = "a brand new password"
+    assert client.post("/me/password", data={"csrf_token": csrf, "password": PASSWORD,
+                                             "new_password": new,
+                                             "new_password2": new}).status_code == 303
+    stranger = web.test_client()
+    for _ in range(SIGN_IN_ATTEMPTS):
+        _login(stranger, password="guess guess guess")
+    old_browser = web.test_client()
+    old_browser.set_cookie("flattr_device", device.value)
+    assert _login(old_browser, password=new).status_code == 429
+    client.post("/logout", data={"csrf_token": csrf_of(client)})
+    assert _login(client, password=new).status_code == 303  # its cookie is the new one
