@@ -107,6 +107,11 @@ def run_parse(args: argparse.Namespace) -> int:
     except UserError as exc:
         return _fail(str(exc))
     now = args.now if args.now is not None else datetime.now(UTC)
+    if isinstance(now, str):  # called without the parser (tests): the same check
+        try:
+            now = inputs.moment(now)
+        except UserError as exc:
+            return _fail(str(exc))
     try:
         found = spec.parsers[args.endpoint](ParseRequest(body, args.actor, now, chosen,
                                                          args.handle))
