@@ -86,6 +86,9 @@ class Person(Base):
     digest_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_hash: Mapped[str | None] = mapped_column(String(300))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Signed into every web session cookie and checked on every request: raising it (sign
+    # out, a new password, an operator's revoke) ends every copy of every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -155,6 +158,8 @@ class SocialAccount(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    # When a webhook last made it due (core.accounts.wake): the cap on how often one can.
+    woken_at: Mapped[datetime | None] = mapped_column(UtcTime)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -397,3 +402,13 @@ class ApiUsage(Base):
     period: Mapped[str] = mapped_column(Period, primary_key=True)
     posts_read: Mapped[int] = mapped_column(BigInteger, default=0)
     requests: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookEvent(Base):
+    """A webhook event already acted on, by its digest, kept for web.webhooks.DEDUPE_WINDOW:
+    a replay within the window changes nothing (whichever web process it reaches)."""
+
+    __tablename__ = "webhook_events"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcTime, index=True)

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +31,16 @@ def webhook_secret(settings: Settings) -> str:
     return settings.x_consumer_secret or settings.x_client_secret
 
 
+# X's challenge is a random token (base64 or base64url characters). The answer is signed
+# with the secret that signs events, so nothing else may be signed: a JSON body (an event
+# naming accounts) never matches, having braces, quotes and colons.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9+/_\-]{8,200}={0,2}")
+
+
 def handshake(settings: Settings, args: Mapping[str, str]) -> WebhookReply:
     """The CRC check: X sends `crc_token` and expects its signature back."""
     crc_token = args.get("crc_token")
-    if not crc_token:
+    if not crc_token or not CRC_TOKEN.fullmatch(crc_token):
         return WebhookReply(400, "")
     token = x_signature(webhook_secret(settings), crc_token.encode())
     return WebhookReply(200, json.dumps({"response_token": token}), "application/json")

@@ -298,5 +298,5 @@ def test_the_parse_command_reads_favourites_through_the_registry(tmp_path, capsy
     (line,) = capsys.readouterr().out.splitlines()
     assert [t["url"] for t in json.loads(line)["targets"]][0] == "http://example.org/"
     assert main(["bots", "parse", "--network", "mastodon", "--endpoint", "statuses",
-                 str(page)]) == 2
+                 str(page)]) == 1  # bad input (README: exit 1)
     assert "HOST:ID" in capsys.readouterr().err
