@@ -3,9 +3,9 @@
 Why this shape: flattrs settle monthly, so a like seen six hours late costs nothing, while
 every poll costs requests and (on X) billed post reads. We aim for about
 TARGET_ACTIVITIES_PER_POLL new activities per poll: busy accounts are polled often (never
-more than every MIN_DELAY), idle ones every MAX_IDLE_DELAY (two days). Before a period
-closes, or when a webhook says an account changed, `bots.polling.make_due` makes every
-stream due. `recent_activity_count` is a count of activities found with a
+more than every MIN_DELAY), idle ones every MAX_IDLE_DELAY (two days). When a webhook says
+an account changed, the account is woken (core.accounts.wake) and its next poll reads every
+stream (LinkedAccount.wake). `recent_activity_count` is a count of activities found with a
 RECENT_HALF_LIFE decay (see `decay_recent`); a plain
 "activities found in the last 24 hours" is a good stand-in for callers without the decay.
 X's minimum page of 5 posts, and the already-seen post that ends a likes read, make

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bots import registry
 from commands.money import with_app
 from core import outbox, people
-from core.accounts import account_identity, link_account, status_counts
+from core.accounts import NEEDS_RECONNECT, account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
 from core.periods import parse_moment
@@ -169,7 +169,7 @@ def _status(app: App, args: argparse.Namespace) -> int:
         print(json.dumps(data))
         return 0
     print(f"accounts: {accounts['accounts']} linked, {accounts['due']} due now,"
-          f" {accounts['leased']} leased, {accounts['needs_reconnect']} need reconnecting")
+          f" {accounts['leased']} leased, {accounts[NEEDS_RECONNECT]} need reconnecting")
     print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(depth.items())))
     print("last settlement: " + (f"{settled['period']} ({settled['stage']})" if settled
                                  else "none yet"))

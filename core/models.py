@@ -142,7 +142,9 @@ class SocialAccount(Base):
     external_user_id: Mapped[str] = mapped_column(String(64))
     identity: Mapped[str] = mapped_column(String(100), unique=True)
     handle: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # No default here: core.accounts writes every state (the schema's default, from
+    # migration 0001, only serves rows written by hand in tests).
+    status: Mapped[str] = mapped_column(String(20))
     # Triggers this person switched on for the account, comma-separated (None: the
     # deployment's defaults); the deployment setting still limits them.
     triggers: Mapped[str | None] = mapped_column(String(200))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bots import x
 from bots.base import DeliveryResult
-from core import identity, outbox
+from core import accounts, identity, outbox
 from core.accounts import open_token
 from core.models import Claim, Person, SocialAccount
 from core.outbox import Claimed
@@ -150,7 +150,7 @@ class Notifier:
     def _person_recipient(self, session: Session, person: Person,
                           x_account: SocialAccount | None, *, announce: bool) -> Recipient:
         own_token = None
-        if announce and x_account is not None and x_account.status == "active":
+        if announce and x_account is not None and accounts.is_active(x_account):
             own_token = open_token(self.app.keys, x_account.token_ciphertext)
         x_user_id = x_account.external_user_id if x_account else None
         if x_user_id is None:  # a creator who claimed an X identity without linking it
@@ -230,9 +230,9 @@ def _groups(claimed: list[Claimed]) -> list[tuple[Claimed, ...]]:
 
 
 def _x_account(session: Session, person_id: int) -> SocialAccount | None:
-    return session.execute(select(SocialAccount).where(
-        SocialAccount.person_id == person_id, SocialAccount.network == x.NETWORK,
-    ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
+    """The person's (first) X account, unless they disconnected it."""
+    mine = accounts.linked(session, person_id, x.NETWORK)
+    return mine[0] if mine else None
 
 
 def _claimed_x_user(session: Session, person_id: int) -> str | None:

@@ -4,8 +4,10 @@ Each registered network with a NetworkSpec.webhook answers at /webhooks/<network
 POST is verified before anything is read from it (the network's `rejects`: Facebook's
 `X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
 request that fails gets 403 and changes nothing. A verified event makes the accounts it
-names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint.
-Networks with signed deauthorize and data-deletion callbacks (Facebook) get those too.
+names due now (core.accounts.wake: their next poll reads every stream): the poll does the
+reading, the event is only a hint. Networks with signed deauthorize and data-deletion
+callbacks (Facebook) get those too: the account is revoked (core.accounts.revoke: tokens
+wiped, the person told once) or deleted (core.accounts.forget).
 """
 
 from __future__ import annotations
@@ -17,14 +19,10 @@ from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select, update
 
 from bots import registry
-from bots.polling import make_due
 from bots.registry import Webhook
 from core import accounts
-from core.db import rows_affected
-from core.models import SocialAccount
 from runtime import logs
 from web.context import db_session, flattr_app
 
@@ -58,30 +56,26 @@ def event(network: str) -> ResponseReturnValue:
         pushed = json.loads(body)
     except ValueError:
         abort(400)
-    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)))
+    scheduled = accounts.wake(db_session(), network, webhook.accounts(pushed),
+                              now=flattr_app().now())
+    logs.event("webhook.scheduled", network=network, accounts=scheduled)
+    return jsonify(scheduled=scheduled)
 
 
 @bp.post("/<network>/deauthorize")
 def deauthorize(network: str) -> ResponseReturnValue:
-    """The person removed the app on the network: the account needs reconnecting, and its
-    tokens are forgotten."""
+    """The person removed the app on the network: the account is revoked (its tokens
+    forgotten, the person asked once to reconnect)."""
     user_id = _signed_user(network)
-    changed = rows_affected(db_session().execute(
-        update(SocialAccount)
-        .where(SocialAccount.network == network, SocialAccount.external_user_id == user_id)
-        .values(status=accounts.STATUS_RECONNECT, token_ciphertext=None,
-                refresh_ciphertext=None, token_expires_at=None,
-                last_error=f"the app was removed on {registry.get(network).display_name}")))
+    changed = accounts.revoke(db_session(), network, user_id, now=flattr_app().now(),
+                              reason=f"the app was removed on {registry.get(network).display_name}")
     return jsonify(deauthorized=changed)
 
 
 @bp.post("/<network>/data-deletion")
 def data_deletion(network: str) -> ResponseReturnValue:
     user_id = _signed_user(network)
-    session = db_session()
-    for account in session.query(SocialAccount).filter_by(network=network,
-                                                          external_user_id=user_id):
-        session.delete(account)
+    accounts.forget(db_session(), network, user_id)
     code = _confirmation(network, user_id)
     base = flattr_app().settings.web_base_url
     path = url_for("webhooks.deletion_status", network=network, code=code)
@@ -120,27 +114,3 @@ def _reject(network: str, reason: str) -> NoReturn:
     logs.event("webhook.rejected", level=logging.WARNING, network=network, reason=reason,
                path=request.path)
     abort(403)
-
-
-def _poll_soon(network: str, external_ids: list[str]) -> int:
-    """Make the accounts due now, every stream of their cursor included (bots.polling.
-    make_due); an account leased by a worker is being polled already and is left alone."""
-    if not external_ids:
-        return 0
-    now, session = flattr_app().now(), db_session()
-    free = (SocialAccount.lease_until.is_(None)) | (SocialAccount.lease_until <= now)
-    rows = session.execute(
-        select(SocialAccount.id, SocialAccount.cursor)
-        .where(SocialAccount.network == network,
-               SocialAccount.external_user_id.in_(sorted(set(external_ids))),
-               SocialAccount.status == accounts.STATUS_ACTIVE, free)
-    ).all()
-    scheduled = 0
-    for account_id, cursor in rows:
-        due = make_due(json.loads(cursor)) if cursor else None
-        scheduled += rows_affected(session.execute(
-            update(SocialAccount).where(SocialAccount.id == account_id, free).values(
-                next_poll_at=now, cursor=json.dumps(due, sort_keys=True) if due else cursor)
-        ))
-    logs.event("webhook.scheduled", network=network, accounts=scheduled)
-    return scheduled
