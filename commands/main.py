@@ -17,6 +17,7 @@ from bots import networks
 from commands import bots, money, web, worker
 from config import ConfigError
 from core.errors import UserError
+from runtime import logs
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 3
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logs.configure(logging.WARNING, timestamps=False)  # plain warnings, redacted
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

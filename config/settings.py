@@ -88,6 +88,12 @@ def _check_triggers(field: str, value: Iterable[str] | None) -> frozenset[str] |
     return chosen | vocabulary.always_on  # an always-on trigger cannot be switched off
 
 
+# Settings whose values must never reach a log line (runtime.app hands them to core.logs).
+SECRET_FIELDS = ("x_client_secret", "x_consumer_secret", "facebook_app_secret",
+                 "facebook_webhook_verify_token", "x_service_token", "facebook_page_token",
+                 "token_keys", "session_secret")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 

@@ -40,8 +40,7 @@ from bots.facebook.parse import (
 from bots.pacing import recent_page_size
 from bots.polling import expected_new, iso, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-
-log = logging.getLogger(__name__)
+from core import logs
 
 THROTTLE_PAUSE = timedelta(hours=1)  # Graph rate-limit windows are a rolling hour
 USAGE_SLOW_DOWN_PCT = 90
@@ -217,17 +216,20 @@ class FacebookNetwork:
             if exc.status == "throttled":
                 return StreamOutcome(status="retry", retry_at=now + THROTTLE_PAUSE, error=str(exc))
             if exc.status == "error":
-                log.warning("facebook error for %s: %s", account.external_user_id, exc)
+                logs.event("facebook.request_failed", level=logging.WARNING,
+                           account=account.external_user_id, error=str(exc))
             return StreamOutcome(status=exc.status, error=str(exc))
         except requests.RequestException as exc:
             return StreamOutcome(
                 status="retry", error=f"facebook network error: {type(exc).__name__}"
             )
         except MalformedResponse as exc:
-            log.warning("facebook malformed response for %s: %s", account.external_user_id, exc)
+            logs.event("facebook.malformed_response", level=logging.WARNING,
+                       account=account.external_user_id, error=str(exc))
             return StreamOutcome(status="error", error=f"facebook malformed response: {exc}")
         except Exception as exc:  # keep the worker alive; the account is retried later
-            log.exception("facebook poll failed for %s", account.external_user_id)
+            logs.event("facebook.poll_crashed", level=logging.ERROR, exc_info=True,
+                       account=account.external_user_id)
             return StreamOutcome(
                 status="error", error=f"facebook unexpected {type(exc).__name__}: {exc}"
             )
