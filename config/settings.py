@@ -126,6 +126,8 @@ class Settings(BaseSettings):
     # to x_client_secret).
     facebook_webhook_verify_token: str | None = None
     x_consumer_secret: str | None = None
+    # At most one webhook wake-up per account this often (0: every event wakes it).
+    webhook_min_wake_seconds: Annotated[int, Field(ge=0, le=86_400)] = 0
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     # Worker.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
@@ -56,8 +57,10 @@ def event(network: str) -> ResponseReturnValue:
         pushed = json.loads(body)
     except ValueError:
         abort(400)
-    scheduled = accounts.wake(db_session(), network, webhook.accounts(pushed),
-                              now=flattr_app().now())
+    app = flattr_app()
+    cap = app.settings.webhook_min_wake_seconds
+    scheduled = accounts.wake(db_session(), network, webhook.accounts(pushed), now=app.now(),
+                              min_interval=timedelta(seconds=cap) if cap else None)
     logs.event("webhook.scheduled", network=network, accounts=scheduled)
     return jsonify(scheduled=scheduled)
 
