@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,7 +37,7 @@ X_LIMITS_PER_HOUR = {"liked_tweets": 75 * 4, "users_tweets": 900 * 4}
 
 def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
     scenario = generate_scenario(accounts, days=days, seed=seed, rates=rates, history_days=2)
-    totals: Counter = Counter()
+    totals: dict[str, Any] = Counter()  # counts, and a few float measures
     with start_sandbox(scenario) as server:
         networks: dict[str, SocialNetwork] = {
             "x": XNetwork(triggers=ALL, service_handle="flattrbot", api_base_url=server.base_url),
