@@ -1,8 +1,9 @@
 """Polling efficiency against the sandbox in steady state.
 
-Prints, for X, posts read from the API per new activity found (target <= 1.5), and, for
-idle accounts, requests per account per hour against the networks' per-user limits
-(liked_tweets 75/15 min, users/:id/tweets 900/15 min). The pacing policy is
+Prints, for X, Facebook and Mastodon, posts (statuses) read from the API per new activity
+found (target <= 1.5), and, for idle accounts, requests per account per hour against the
+networks' per-user limits (liked_tweets 75/15 min, users/:id/tweets 900/15 min; Mastodon
+300/5 min per account, on each instance). The pacing policy is
 bots.pacing.next_poll_delay: ~4 new activities per poll, at most every 10 minutes, idle
 accounts once a day.
 
@@ -24,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.base import LinkedAccount, SocialNetwork  # noqa: E402
 from bots.facebook.adapter import FacebookNetwork  # noqa: E402
+from bots.mastodon import account_key  # noqa: E402
+from bots.mastodon.adapter import MastodonNetwork  # noqa: E402
+from bots.mastodon.scenario import SERVICE, SERVICE_ACCT, MastodonRates, add_mastodon  # noqa: E402
 from bots.networks import install  # noqa: E402
 from bots.sandbox import Rates, generate_scenario, start_sandbox  # noqa: E402
 from bots.x.adapter import XNetwork  # noqa: E402
@@ -33,15 +37,21 @@ install()  # the sandbox emulates the registered networks
 ALL = frozenset({"likes", "reposts", "explicit"})
 WARMUP = timedelta(days=2)
 X_LIMITS_PER_HOUR = {"liked_tweets": 75 * 4, "users_tweets": 900 * 4}
+MASTODON_LIMIT_PER_HOUR = 300 * 12
+NETWORKS = ("x", "facebook", "mastodon")
 
 
-def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
+def simulate(rates: Rates, toots: MastodonRates, accounts: int, days: int, seed: int) -> dict:
     scenario = generate_scenario(accounts, days=days, seed=seed, rates=rates, history_days=2)
+    add_mastodon(scenario, seed=seed, days=days, history_days=2, rates=toots)
     totals: dict[str, Any] = Counter()  # counts, and a few float measures
     with start_sandbox(scenario) as server:
         networks: dict[str, SocialNetwork] = {
             "x": XNetwork(triggers=ALL, service_handle="flattrbot", api_base_url=server.base_url),
             "facebook": FacebookNetwork(api_base_url=server.base_url),
+            "mastodon": MastodonNetwork(api_base_url=server.base_url,
+                                        service=f"{SERVICE['host']}:{SERVICE['id']}",
+                                        service_acct=SERVICE_ACCT),
         }
         start, end = server.now, server.now + timedelta(days=days)
         queue: list = []
@@ -49,7 +59,9 @@ def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
         for n, person in enumerate(scenario["people"]):
             for net in networks:
                 block = person[net]
-                account = LinkedAccount(net, block["user_id"], block["token"])
+                user = (account_key(block["host"], block["id"]) if net == "mastodon"
+                        else block["user_id"])
+                account = LinkedAccount(net, user, block["token"])
                 heapq.heappush(queue, (start, n, net, account))
         wall = time.perf_counter()
         before: Counter = Counter()
@@ -70,6 +82,8 @@ def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
         after = Counter(server.request_counts())
         for route in ("liked_tweets", "users_tweets", "graph"):
             totals[f"route_{route}"] = after[route] - before[route]
+        totals["route_mastodon"] = sum(after[r] - before[r] for r in after
+                                       if r.startswith("mastodon/"))
     totals["hours"] = days * 24 - WARMUP / timedelta(hours=1)
     totals["accounts"] = accounts
     return totals
@@ -78,10 +92,11 @@ def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
 def report(title: str, t: dict) -> None:
     hours, accounts = t["hours"], t["accounts"]
     print(
-        f"\n== {title}: {accounts} people on X and Facebook, {hours:.0f} h of steady state "
+        f"\n== {title}: {accounts} people on X, Facebook and Mastodon (two instances), "
+        f"{hours:.0f} h of steady state "
         f"(after a {WARMUP.days}-day warm-up), simulated in {t['wall_s']:.1f} s"
     )
-    for net in ("x", "facebook"):
+    for net in NETWORKS:
         found = t[f"{net}_activities"]
         ratio = t[f"{net}_posts_read"] / found if found else float("inf")
         print(
@@ -99,6 +114,11 @@ def report(title: str, t: dict) -> None:
     print(
         f"facebook graph  {graph:.3f} requests/account/hour vs 200/hour/user "
         f"({100 * graph / 200:.3f}%)"
+    )
+    toots = t["route_mastodon"] / accounts / hours
+    print(
+        f"mastodon api    {toots:.3f} requests/account/hour vs {MASTODON_LIMIT_PER_HOUR}/hour "
+        f"({100 * toots / MASTODON_LIMIT_PER_HOUR:.4f}%)"
     )
 
 
@@ -119,12 +139,13 @@ def main() -> int:
         facebook_statuses=0.5,
     )
     report(
-        "active people (6 likes, 1.8 reposts/quotes/#flattr a day)",
-        simulate(active, args.accounts, args.days, args.seed),
+        "active people (6 likes or favourites, 1.5-1.8 reposts/boosts/#flattr a day)",
+        simulate(active, MastodonRates(favourites=6, boosts=1.0, explicit=0.5, originals=0.5),
+                 args.accounts, args.days, args.seed),
     )
     report(
-        "casual people (scenario defaults: 1.5 likes a day)",
-        simulate(Rates(), args.accounts, args.days, args.seed),
+        "casual people (scenario defaults: 1.5 likes or favourites a day)",
+        simulate(Rates(), MastodonRates(), args.accounts, args.days, args.seed),
     )
     idle = Rates(
         likes=0,
@@ -136,7 +157,8 @@ def main() -> int:
         facebook_shares=0,
         facebook_statuses=0,
     )
-    report("idle people (no activity at all)", simulate(idle, args.accounts, args.days, args.seed))
+    report("idle people (no activity at all)",
+           simulate(idle, MastodonRates(0, 0, 0, 0), args.accounts, args.days, args.seed))
     return 0
 
 

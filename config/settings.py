@@ -91,7 +91,7 @@ def _check_triggers(field: str, value: Iterable[str] | None) -> frozenset[str] |
 # Settings whose values must never reach a log line (runtime.app hands them to core.logs).
 SECRET_FIELDS = ("x_client_secret", "x_consumer_secret", "facebook_app_secret",
                  "facebook_webhook_verify_token", "x_service_token", "facebook_page_token",
-                 "token_keys", "session_secret")
+                 "mastodon_service_token", "token_keys", "session_secret")
 
 
 class Settings(BaseSettings):
@@ -110,6 +110,7 @@ class Settings(BaseSettings):
     # Which activity flattrs; the names and defaults come from the networks (bots.registry).
     x_triggers: TriggerSet = Field(default=None, validate_default=True)
     facebook_triggers: TriggerSet = Field(default=None, validate_default=True)
+    mastodon_triggers: TriggerSet = Field(default=None, validate_default=True)
     x_service_handle: str = "flattrbot"
     x_client_id: str = "sandbox-x-client"
     x_client_secret: str = "sandbox-x-secret"
@@ -129,6 +130,14 @@ class Settings(BaseSettings):
     # At most one webhook wake-up per account this often (0: every event wakes it).
     webhook_min_wake_seconds: Annotated[int, Field(ge=0, le=86_400)] = 0
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Mastodon: the app's name as instances show it; a per-request timeout (thousands of
+    # independent instances: a slow one must not hold a worker); the service's own account
+    # (`@user@host`, its id there and token) for direct messages to creators who chose them.
+    mastodon_app_name: str = "Flattr"
+    mastodon_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    mastodon_service_account: str | None = None
+    mastodon_service_user_id: str | None = None
+    mastodon_service_token: str | None = None
 
     # Worker.
     poll_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
@@ -150,7 +159,7 @@ class Settings(BaseSettings):
     token_keys: str | None = None  # comma-separated; the first encrypts, all decrypt
     session_secret: str | None = None
 
-    @field_validator("x_triggers", "facebook_triggers")
+    @field_validator("x_triggers", "facebook_triggers", "mastodon_triggers")
     @classmethod
     def _known_triggers(cls, value: frozenset[str] | None,
                         info: ValidationInfo) -> frozenset[str] | None:

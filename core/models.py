@@ -139,8 +139,8 @@ class SocialAccount(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     network: Mapped[str] = mapped_column(String(16))
-    external_user_id: Mapped[str] = mapped_column(String(64))
-    identity: Mapped[str] = mapped_column(String(100), unique=True)
+    external_user_id: Mapped[str] = mapped_column(String(300))  # Mastodon: <host>:<id>
+    identity: Mapped[str] = mapped_column(String(320), unique=True)
     handle: Mapped[str | None] = mapped_column(String(100))
     # No default here: core.accounts writes every state (the schema's default, from
     # migration 0001, only serves rows written by hand in tests).
@@ -348,6 +348,22 @@ class OAuthState(Base):
     code_verifier: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    instance: Mapped[str | None] = mapped_column(String(253))  # a federated network's server
+
+
+class InstanceApp(Base):
+    """The service's app on one server of a federated network (Mastodon): registered there
+    once, the secret sealed like a token (core.accounts.seal_token)."""
+
+    __tablename__ = "instance_apps"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(253))
+    client_id: Mapped[str] = mapped_column(String(255))
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    __table_args__ = (UniqueConstraint("network", "host", name="uq_instance_apps_network_host"),)
 
 
 class SignInFailure(Base):

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bots import facebook, x
+from bots import facebook, mastodon, x
 from bots.base import LinkedAccount
-from config import ConfigError
+from bots.mastodon.spec import service_key
+from config import ConfigError, Settings
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
@@ -26,6 +27,8 @@ from jobs.channels import (
     EmailChannel,
     FacebookPagePost,
     LogChannel,
+    MastodonAnnounce,
+    MastodonDirectMessage,
     XAnnounce,
     XDirectMessage,
     XMention,
@@ -71,7 +74,18 @@ def build_channels(app: App, networks: Networks, log_channel: LogChannel | None 
         XMention(on_x, service),
         FacebookPagePost(on_facebook, s.facebook_page_id, s.facebook_page_token),
         XAnnounce(on_x),
+        MastodonDirectMessage(networks.get(mastodon.NETWORK), mastodon_service(s)),
+        MastodonAnnounce(networks.get(mastodon.NETWORK)),
     ]
+
+
+def mastodon_service(settings: Settings) -> LinkedAccount | None:
+    """The service's own Mastodon account (direct messages to creators who chose them)."""
+    key = service_key(settings)
+    if key is None or not settings.mastodon_service_token:
+        return None
+    return LinkedAccount(mastodon.NETWORK, key, settings.mastodon_service_token,
+                         settings.mastodon_service_account)
 
 
 class Worker:

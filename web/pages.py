@@ -22,7 +22,7 @@ from web.security import current_person, login_required
 bp = Blueprint("pages", __name__)
 
 CHANNELS = {"log": "Log (development)", "email": "E-mail", "x_dm": "X direct message",
-            "x_mention": "X mention"}
+            "x_mention": "X mention", "mastodon_dm": "Mastodon direct message"}
 
 
 def _me():  # type: ignore[no-untyped-def]

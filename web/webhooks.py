@@ -5,9 +5,10 @@ POST is verified before anything is read from it (the network's `rejects`: Faceb
 `X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
 request that fails gets 403 and changes nothing. A verified event makes the accounts it
 names due now (core.accounts.wake: their next poll reads every stream): the poll does the
-reading, the event is only a hint. Networks with signed deauthorize and data-deletion
-callbacks (Facebook) get those too: the account is revoked (core.accounts.revoke: tokens
-wiped, the person told once) or deleted (core.accounts.forget).
+reading, the event is only a hint; an event about something that cannot mean a flattr (a
+changed email) names nobody. An event saying the person revoked our access (X), like
+Facebook's signed deauthorize callback, revokes the account (core.accounts.revoke: tokens
+wiped, the person told once); a data deletion request deletes it (core.accounts.forget).
 """
 
 from __future__ import annotations
@@ -58,11 +59,13 @@ def event(network: str) -> ResponseReturnValue:
     except ValueError:
         abort(400)
     app = flattr_app()
+    revoked = webhook.revoked(pushed) if webhook.revoked is not None else []
+    gone = _revoke(network, revoked, f"access was revoked on {registry.get(network).display_name}")
     cap = app.settings.webhook_min_wake_seconds
     scheduled = accounts.wake(db_session(), network, webhook.accounts(pushed), now=app.now(),
                               min_interval=timedelta(seconds=cap) if cap else None)
     logs.event("webhook.scheduled", network=network, accounts=scheduled)
-    return jsonify(scheduled=scheduled)
+    return jsonify(scheduled=scheduled, revoked=gone)
 
 
 @bp.post("/<network>/deauthorize")
@@ -70,9 +73,8 @@ def deauthorize(network: str) -> ResponseReturnValue:
     """The person removed the app on the network: the account is revoked (its tokens
     forgotten, the person asked once to reconnect)."""
     user_id = _signed_user(network)
-    changed = accounts.revoke(db_session(), network, user_id, now=flattr_app().now(),
-                              reason=f"the app was removed on {registry.get(network).display_name}")
-    return jsonify(deauthorized=changed)
+    name = registry.get(network).display_name
+    return jsonify(deauthorized=_revoke(network, [user_id], f"the app was removed on {name}"))
 
 
 @bp.post("/<network>/data-deletion")
@@ -117,3 +119,13 @@ def _reject(network: str, reason: str) -> NoReturn:
     logs.event("webhook.rejected", level=logging.WARNING, network=network, reason=reason,
                path=request.path)
     abort(403)
+
+
+def _revoke(network: str, external_ids: list[str], reason: str) -> int:
+    """The person took our access away on the network (core.accounts.revoke)."""
+    now, session = flattr_app().now(), db_session()
+    gone = sum(accounts.revoke(session, network, user, now=now, reason=reason)
+               for user in sorted(set(external_ids)))
+    if external_ids:
+        logs.event("webhook.revoked", network=network, accounts=gone)
+    return gone

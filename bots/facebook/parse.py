@@ -21,7 +21,7 @@ from core.urls import InvalidURL, canonicalize, is_creation_host
 LIKE_FIELDS = "id,name,created_time"
 POST_FIELDS = (
     "id,created_time,status_type,permalink_url,"
-    "attachments{type,url,unshimmed_url,title,target,subattachments}"
+    "attachments{type,url,unshimmed_url,title,target,subattachments},child_attachments"
 )
 DEAD_TOKEN_CODES = frozenset({102, 190})
 MISSING_PERMISSION_CODES = frozenset({10, *range(200, 300)})

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bots.facebook.parse import users_to_poll
 from bots.registry import WebhookReply
 from config import Settings
 
@@ -72,11 +73,10 @@ def rejects(settings: Settings, body: bytes, headers: Mapping[str, str]) -> str 
 
 
 def accounts(event: Any) -> list[str]:
-    """The users an event names (the event only says something changed: poll them)."""
-    if not isinstance(event, dict) or not isinstance(event.get("entry"), list):
-        return []
-    entries = [e for e in event["entry"] if isinstance(e, dict)]
-    return [str(e.get("uid") or e.get("id")) for e in entries if e.get("uid") or e.get("id")]
+    """The users whose feed or likes an event says changed (the event only says something
+    changed: poll them), in the current `changes[]` and the older `changed_fields` shapes;
+    a change to a field that means nothing to us (email, photos) names nobody."""
+    return users_to_poll(event)
 
 
 def signed_user(settings: Settings, signed_request: str) -> str | None:

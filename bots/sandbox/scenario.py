@@ -6,16 +6,34 @@ Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock
   people: [{key, name, x: {user_id, username, token}, facebook: {user_id, token}}]
   x_users: [{id, username, name}]              authors who are not people
   creators: [{name, url_prefix, x_user_id?, facebook_page_id?}]   for the demo to register
-  x_posts: [{id, author_id, at, text, urls?: [url | {expanded_url, unwound_url?, title?,
-             media_key?}], referenced?: {type: retweeted|quoted|replied_to, id}, long?: bool,
-             deleted?: bool}]
+  x_posts: [{id, author_id, at, text, urls?: [url | {expanded_url, unwound_url?, status?,
+             title?, media_key?}], referenced?: {type: retweeted|quoted|replied_to, id} or a
+             list of them, long?: bool, deleted?: bool, reply_prefix?: true | [username],
+             edits?: [earlier id], withheld?: {copyright, country_codes, scope}}]
+                                                a url given as a string is expanded and
+                                                unwound alike; an entity without
+                                                `unwound_url` is a short link X did not
+                                                unwind. reply_prefix: X's automatic
+                                                "@author " before a reply's text (true: the
+                                                replied-to author), with display_text_range.
+                                                long: the text is cut at 280 characters,
+                                                the whole text and the links in note_tweet
   x_likes: [{user_id, post_id, at}]
   facebook_pages: [{id, name, website?, category?, managers?: [facebook user_id]}]
                                                 managers: the people who run the Page; a
                                                 token of theirs with `pages_show_list` lists
                                                 it at GET /vNN.N/me/accounts
   facebook_page_likes: [{user_id, page_id, at}]
-  facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
+  facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?, attachment?:
+                    share|photo|album|carousel|app, links?: [url | {link, title}],
+                    photos?: n}]
+                                                attachment: see bots/facebook/sandbox.py
+                                                (default: share when there is a link)
+  faults: [{kind, path?, token?, times?, status?, code?, ...}]   on from the start (see
+                                                bots/sandbox/faults.py)
+  mastodon: {instances, service, accounts, statuses, favourites}  (mastodon=True; see
+                                                bots/mastodon/sandbox_world.py)
+bots/sandbox/scenario_shapes.py adds the shapes of issue 10 to a scenario.
 """
 
 from __future__ import annotations
@@ -62,6 +80,7 @@ def generate_scenario(
     rates: Rates = Rates(),
     n_creators: int | None = None,
     history_days: int = 3,
+    mastodon: bool = False,
 ) -> dict[str, Any]:
     """A reproducible scenario: n_accounts people (each on X and Facebook), creators with
     blogs, X Pages and posts, and some authors who are not creators. Activity from
@@ -229,4 +248,8 @@ def generate_scenario(
             post["id"] = f"{fb_id}_{n:09d}"
         scenario["facebook_posts"].extend(fb_posts)
     scenario["x_posts"].sort(key=lambda item: int(item["id"]))
+    if mastodon:  # its own random stream: the rest of the scenario is unchanged
+        from bots.mastodon.scenario import add_mastodon
+
+        add_mastodon(scenario, seed=seed, days=days, history_days=history_days)
     return scenario

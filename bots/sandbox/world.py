@@ -19,6 +19,14 @@ _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{1,15})")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
 
+def references(post: dict) -> list[dict]:
+    """A scenario post's references, `referenced` being one {type, id} or a list of them
+    (a reply that quotes has two)."""
+    ref = post.get("referenced")
+    listed = ref if isinstance(ref, list) else [ref]
+    return [r for r in listed if isinstance(r, dict) and r.get("id")]
+
+
 def parse_at(value: str | datetime) -> datetime:
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -66,8 +74,14 @@ class World:
     requests_by_route: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_codes: dict[str, dict] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    # Faults the scenario switches on from the start (bots.sandbox.faults.Fault options).
+    faults: list[dict] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The scenario as loaded, and each network's own state built from it (a network whose
+    # data is not above keeps it here, under its name: bots/<network>/sandbox*.py).
+    scenario: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     # -- clock -----------------------------------------------------------------------------
 
@@ -194,7 +208,9 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
         scenario = json.loads(scenario)
     assert isinstance(scenario, dict)
     world = World(now=parse_at(scenario.get("start", "2025-01-01T00:00:00+00:00")), clock=clock)
+    world.scenario = scenario
     world.service = dict(scenario.get("service", {}))
+    world.faults = [dict(f) for f in scenario.get("faults", [])]
     for user in scenario.get("x_users", []):
         world.x_users[str(user["id"])] = {
             "id": str(user["id"]),

@@ -33,6 +33,7 @@ from bots.x.parse import (
     TWEET_FIELDS,
     USER_FIELDS,
     check_page,
+    included_usernames,
     like_activity,
     next_token,
     own_post_activity,
@@ -53,6 +54,7 @@ class XNetwork:
         *,
         triggers: frozenset[str] = frozenset({"explicit"}),
         service_handle: str | None = None,
+        service_user_id: str | None = None,
         api_base_url: str | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_page_size: int = 100,
@@ -62,7 +64,10 @@ class XNetwork:
     ) -> None:
         # As the registry worked them out (bots/x/spec.py): checked, always-on included.
         self.triggers = frozenset(triggers)
+        # The service's own account is never flattred: known by its id, or (id unset) by
+        # its handle through the page's `includes.users`.
         self.service_handle = service_handle
+        self.service_user_id = service_user_id or None
         self.max_page_size = max(5, min(100, max_page_size))
         self.max_like_pages = max_like_pages
         self.max_timeline_pages = max_timeline_pages
@@ -102,6 +107,7 @@ class XNetwork:
             else recent_page_size(expected_new(st, now), 5, self.max_page_size)
         )
         fresh: list[dict] = []
+        usernames: dict[str, str] = {}
         token: str | None = None
         for page_number in range(self.max_like_pages):
             body = self._get(
@@ -112,9 +118,12 @@ class XNetwork:
                 max_results=size,
                 pagination_token=token,
                 tweet_fields=TWEET_FIELDS,
+                expansions=["author_id"],
+                user_fields=USER_FIELDS,
                 user_auth=False,
             )
             posts, _ = check_page(body)
+            usernames.update(included_usernames(body))
             out.posts_read += len(posts)
             if initializing:
                 fresh = posts
@@ -138,7 +147,17 @@ class XNetwork:
         if initializing:
             st["initialized"] = True
             return out
-        found = (like_activity(p, account.external_user_id, now) for p in fresh)
+        found = (
+            like_activity(
+                p,
+                account.external_user_id,
+                now,
+                self.service_user_id,
+                service_handle=self.service_handle,
+                usernames=usernames,
+            )
+            for p in fresh
+        )
         out.activities = [a for a in found if a]
         return out
 
@@ -150,6 +169,7 @@ class XNetwork:
         since_id = st.get("since_id")
         posts: list[dict] = []
         included: dict[str, dict] = {}
+        usernames: dict[str, str] = {}
         token: str | None = None
         for _ in range(1 if initializing else self.max_timeline_pages):
             body = self._get(
@@ -169,6 +189,7 @@ class XNetwork:
             out.posts_read += len(page)
             posts.extend(page)
             included.update(page_included)
+            usernames.update(included_usernames(body))
             token = next_token(body)
             if not token:
                 break
@@ -179,7 +200,14 @@ class XNetwork:
             return out
         found = (
             own_post_activity(
-                p, included, account.external_user_id, self.triggers, self.service_handle, now
+                p,
+                included,
+                account.external_user_id,
+                self.triggers,
+                self.service_handle,
+                now,
+                service_id=self.service_user_id,
+                usernames=usernames,
             )
             for p in reversed(posts)
         )

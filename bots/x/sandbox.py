@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,8 +12,9 @@ from typing import Any
 from bots.sandbox.faults import Fault
 from bots.sandbox.replies import Reply, json_reply
 from bots.sandbox.request import Request
-from bots.sandbox.world import World
+from bots.sandbox.world import World, references
 from bots.x import NETWORK, sandbox_oauth
+from bots.x.webhook import x_signature
 
 WINDOW = timedelta(minutes=15)
 # Per user, per 15 minutes, as X documents them.
@@ -31,6 +34,7 @@ ROUTES = [
     ("POST", re.compile(r"^/2/dm_conversations/with/(\d{1,19})/messages$"), "create_dm"),
 ]
 NOT_FOUND_TYPE = "https://api.twitter.com/2/problems/resource-not-found"
+LONG_TEXT = 280  # a long post's `text` is cut here; the whole text is in `note_tweet`
 
 
 def route_of(method: str, path: str) -> tuple[str, tuple[str, ...]] | None:
@@ -227,10 +231,7 @@ def posts_body(world: World, request: Request, ids: list[str], meta: dict) -> di
         for post in posts:
             users.setdefault(post["author_id"], user_json(world, post["author_id"]))
     if "referenced_tweets.id" in expansions:
-        for post in posts:
-            ref = post.get("referenced") or {}
-            if not ref.get("id"):
-                continue
+        for ref in (r for p in posts for r in references(p)):
             original = world.visible_x_post(str(ref["id"]))
             if original is None:
                 errors.append(
@@ -262,18 +263,36 @@ def posts_body(world: World, request: Request, ids: list[str], meta: dict) -> di
 
 
 def post_json(world: World, post: dict, fields: set[str]) -> dict:
-    text, urls = _text_and_urls(world, post)
-    out: dict[str, Any] = {"id": post["id"], "text": text, "edit_history_tweet_ids": [post["id"]]}
+    """One post as X sends it, with the fields asked for. Scenario options (see
+    bots/sandbox/scenario.py) shape it as the real API does: several references, X's
+    reply prefix and `display_text_range`, edits, `withheld`, long posts (`note_tweet`)."""
+    text, urls, shown = _text_and_urls(world, post)
+    edits = [str(i) for i in post.get("edits") or []]
+    out: dict[str, Any] = {
+        "id": post["id"],
+        "text": text,
+        "edit_history_tweet_ids": [*edits, post["id"]],
+    }
     if "author_id" in fields:
         out["author_id"] = post["author_id"]
     if "created_at" in fields:
         out["created_at"] = post["at"].strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    ref = post.get("referenced")
-    if "referenced_tweets" in fields and ref and ref.get("id"):
-        out["referenced_tweets"] = [{"type": ref["type"], "id": str(ref["id"])}]
+    refs = references(post)
+    if "referenced_tweets" in fields and refs:
+        out["referenced_tweets"] = [{"type": r["type"], "id": str(r["id"])} for r in refs]
+    replied = next((r for r in refs if r["type"] == "replied_to"), None)
+    if "in_reply_to_user_id" in fields and replied and str(replied["id"]) in world.x_posts:
+        out["in_reply_to_user_id"] = world.x_posts[str(replied["id"])]["author_id"]
+    if "display_text_range" in fields and shown is not None:
+        out["display_text_range"] = list(shown)
+    if "withheld" in fields and isinstance(post.get("withheld"), dict):
+        out["withheld"] = post["withheld"]
     long_post = bool(post.get("long"))
+    if long_post:
+        # X cuts a long post's `text` (its links and tags are then only in `note_tweet`).
+        out["text"] = text if len(text) <= LONG_TEXT else text[: LONG_TEXT - 1] + "\u2026"
     if "entities" in fields:
-        entities = _entities(world, text, [] if long_post else urls)
+        entities = _entities(world, out["text"], [] if long_post else urls)
         if entities:
             out["entities"] = entities
     if long_post and "note_tweet" in fields:
@@ -285,16 +304,27 @@ def post_json(world: World, post: dict, fields: set[str]) -> dict:
     return out
 
 
-def _text_and_urls(world: World, post: dict) -> tuple[str, list[dict]]:
-    """The post text with a t.co link per URL, and the url entities with their offsets."""
+def _text_and_urls(
+    world: World, post: dict
+) -> tuple[str, list[dict], tuple[int, int] | None]:
+    """The post text with a t.co link per URL, the url entities with their offsets, and
+    the displayed range when X put a reply prefix before the text.
+
+    A `urls` item is a URL (expanded and unwound alike) or an entity's fields as X sends
+    them: `expanded_url`, `unwound_url` (absent: a short link X did not unwind), `status`,
+    `title`, `media_key`. `reply_prefix`: true (the replied-to post's author) or a list of
+    usernames, put before the text as X's automatic reply prefix."""
     text = post["text"]
-    ref = post.get("referenced") or {}
+    refs = references(post)
     specs = list(post.get("urls") or [])
-    if ref.get("type") == "retweeted" and ref.get("id") in world.x_posts:
-        original = world.x_posts[ref["id"]]
+    reposted = next((r for r in refs if r["type"] == "retweeted"), None)
+    if reposted and reposted["id"] in world.x_posts:
+        original = world.x_posts[reposted["id"]]
         author = user_json(world, original["author_id"])["username"]
         text = f"RT @{author}: {original['text']}"[:140]
         specs = list(original.get("urls") or [])
+    prefix = _reply_prefix(world, post, refs)
+    text = prefix + text
     entities = []
     for n, spec in enumerate(specs):
         spec = {"expanded_url": spec, "unwound_url": spec} if isinstance(spec, str) else dict(spec)
@@ -309,7 +339,21 @@ def _text_and_urls(world: World, post: dict) -> tuple[str, list[dict]]:
         }
         entity.update({k: v for k, v in spec.items() if v is not None})
         entities.append(entity)
-    return text, entities
+    shown = (len(prefix), len(text)) if prefix else None
+    return text, entities, shown
+
+
+def _reply_prefix(world: World, post: dict, refs: list[dict]) -> str:
+    wanted = post.get("reply_prefix")
+    if not wanted:
+        return ""
+    if isinstance(wanted, list):
+        names = [str(n) for n in wanted]
+    else:
+        replied = next((r for r in refs if r["type"] == "replied_to"), None)
+        original = world.x_posts.get(str(replied["id"])) if replied else None
+        names = [user_json(world, original["author_id"])["username"]] if original else []
+    return "".join(f"@{name} " for name in names)
 
 
 def _entities(world: World, text: str, urls: list[dict]) -> dict:
@@ -357,6 +401,20 @@ def fault(injected: Fault, now: datetime) -> Reply | None:
                          "https://api.twitter.com/2/problems/usage-capped")
     if injected.kind == "status":
         return x_problem(injected.status)
+    if injected.kind == "oauth_no_code":
+        return x_problem(401, "Unauthorized")
+    if injected.kind == "not_transient":
+        return x_problem(injected.status)
+    if injected.kind == "problem":  # a failed request answered 200: errors, no data/meta
+        return json_reply(200, {"errors": [{
+            "value": "0",
+            "detail": "Could not find user with id: [0].",
+            "title": "Not Found Error",
+            "resource_type": "user",
+            "parameter": "id",
+            "resource_id": "0",
+            "type": NOT_FOUND_TYPE,
+        }]})
     return None
 
 
@@ -389,3 +447,66 @@ def x_problem(
     if status == 400:
         payload["errors"] = [{"message": detail or title, "parameters": {}}]
     return json_reply(status, payload, headers, "application/problem+json")
+
+
+# -- what X pushes: Account Activity API and X Activity API events, as the sandbox builds them
+
+SANDBOX_APP_ID = "29820954"
+
+
+def account_activity_event(
+    kind: str, user_id: str, now: datetime, *, post_id: str = "1", author_id: str = "1"
+) -> dict:
+    """An Account Activity API POST body: 'revoke' (`user_event.revoke`), 'like' (a
+    `favorite_events` like by the subscribed user), 'post' (`tweet_create_events`)."""
+    if kind == "revoke":
+        return {"user_event": {"revoke": {
+            "date_time": now.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            "target": {"app_id": SANDBOX_APP_ID}, "source": {"user_id": user_id}}}}
+    stamp = now.strftime("%a %b %d %H:%M:%S +0000 %Y")
+    me = {"id_str": user_id, "screen_name": f"user{user_id}"[:15]}
+    if kind == "like":
+        return {"for_user_id": user_id, "favorite_events": [{
+            "id": f"{post_id}-{user_id}", "created_at": stamp,
+            "timestamp_ms": int(now.timestamp() * 1000),
+            "favorited_status": {"id_str": post_id, "user": {"id_str": author_id}},
+            "user": me}]}
+    if kind == "post":
+        return {"for_user_id": user_id, "tweet_create_events": [{
+            "id_str": post_id, "created_at": stamp, "text": "", "user": me}]}
+    raise ValueError(f"unknown account activity event {kind!r}")
+
+
+def activity_api_event(
+    kind: str, user_id: str, now: datetime, *, post_id: str = "1", author_id: str = "1",
+    direction: str = "outbound",
+) -> dict:
+    """An X Activity API POST body: 'oauth.revoke', 'like.create' (a like by the person,
+    `direction` outbound; inbound: someone liked the person's post), 'post.create'."""
+    seed = f"{kind}:{user_id}:{post_id}:{now.isoformat()}".encode()
+    uuid = str(int(hashlib.sha256(seed).hexdigest()[:15], 16))
+    if kind == "oauth.revoke":
+        return {"data": {"event_uuid": uuid, "filter": {}, "event_type": kind, "payload": {
+            "date_time": now.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "user_id": user_id,
+            "app_id": SANDBOX_APP_ID}}}
+    created = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    if kind == "like.create":
+        return {"data": {"event_uuid": uuid, "filter": {"user_id": user_id,
+                                                        "direction": direction},
+                         "event_type": kind, "tag": "likes", "payload": {
+                             "id": uuid, "created_at": created,
+                             "timestamp_ms": str(int(now.timestamp() * 1000)),
+                             "liked_tweet_author_id": author_id, "liked_tweet_id": post_id}}}
+    if kind == "post.create":
+        return {"data": {"event_uuid": uuid, "filter": {"user_id": user_id},
+                         "event_type": kind, "tag": "posts", "payload": {
+                             "id": post_id, "author_id": user_id, "created_at": created,
+                             "text": ""}}}
+    raise ValueError(f"unknown X Activity API event {kind!r}")
+
+
+def signed_webhook(body: dict, consumer_secret: str) -> tuple[bytes, dict[str, str]]:
+    """The raw POST body and the headers X sends with it."""
+    raw = json.dumps(body).encode()
+    return raw, {"Content-Type": "application/json",
+                 "x-twitter-webhooks-signature": x_signature(consumer_secret, raw)}

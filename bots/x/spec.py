@@ -33,12 +33,14 @@ def adapter(context: AdapterContext) -> SocialNetwork:
     settings = context.settings
     shared = cast(XNetwork, context.shared) if context.shared is not None else None
     return XNetwork(triggers=context.triggers, service_handle=settings.x_service_handle,
+                    service_user_id=settings.x_service_user_id,
                     api_base_url=context.api_base_url, timeout=settings.http_timeout_seconds,
                     session=shared.session if shared is not None else None)
 
 
 def _liked_tweets(request: ParseRequest) -> list[Activity]:
-    found = (parse_liked_tweets(request.body, request.actor, request.now)
+    found = (parse_liked_tweets(request.body, request.actor, request.now,
+                                service_handle=request.handle)
              if "likes" in request.triggers else [])
     check_page(request.body)  # a body that is not a page is an error, even unread
     return found
@@ -62,6 +64,6 @@ SPEC = NetworkSpec(
     link=LinkFlow(authorize=oauth.authorize, complete=oauth.complete, refresh=oauth.refresh),
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
     webhook=Webhook(handshake=webhook.handshake, rejects=webhook.rejects,
-                    accounts=webhook.accounts),
+                    accounts=webhook.accounts, revoked=webhook.revoked),
     handle_prefix="@",
 )

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bots.registry import WebhookReply
+from bots.x.parse import webhook_actions
 from config import Settings
 
 
@@ -46,11 +47,17 @@ def rejects(settings: Settings, body: bytes, headers: Mapping[str, str]) -> str 
 
 
 def accounts(event: Any) -> list[str]:
-    """Account Activity (`for_user_id`) and X Activity API (`data.filter.user_id`)."""
-    if not isinstance(event, dict):
-        return []
-    users = [event.get("for_user_id")]
-    data = event.get("data")
-    if isinstance(data, dict) and isinstance(data.get("filter"), dict):
-        users.append(data["filter"].get("user_id"))
-    return [str(u) for u in users if u]
+    """The people whose likes or posts an event reports (Account Activity `for_user_id`,
+    X Activity API `data.filter.user_id`): poll them. Events we do not use (follows, DMs,
+    likes of the person's own posts) name nobody."""
+    return _users(event, "poll")
+
+
+def revoked(event: Any) -> list[str]:
+    """The people who revoked our access (`user_event.revoke`, X Activity API
+    `oauth.revoke`): their accounts need reconnecting."""
+    return _users(event, "revoke")
+
+
+def _users(event: Any, action: str) -> list[str]:
+    return list(dict.fromkeys(a.user_id for a in webhook_actions(event) if a.action == action))

@@ -97,8 +97,8 @@ def test_an_own_share_still_in_escrow_beside_released_shares_stops_the_upgrade(
 
 
 @pytest.fixture(params=BACKENDS)
-def at_0003(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database migrated to 0003 only."""
+def before_a2(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database migrated to the revision before fold_key and the account lifecycle."""
     with ExitStack() as stack:
         if request.param == "sqlite":
             url = f"sqlite:///{tmp_path / 'old.db'}"
@@ -107,12 +107,12 @@ def at_0003(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database
         database = Database(url)
         stack.callback(database.dispose)
         with database.engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "0003")
+            command.upgrade(alembic_config(connection), "0005_mastodon_apps")
         yield database
 
 
-def test_a_folded_announcements_day_key_moves_out_of_last_error(at_0003: Database) -> None:
-    with at_0003.engine.begin() as connection:
+def test_a_folded_announcements_day_key_moves_out_of_last_error(before_a2: Database) -> None:
+    with before_a2.engine.begin() as connection:
         for i, (status, error) in enumerate([("folded", "announce_day:1:2026-10-03"),
                                              ("failed", "smtp said no"), ("pending", None)]):
             connection.execute(text(
@@ -125,8 +125,8 @@ def test_a_folded_announcements_day_key_moves_out_of_last_error(at_0003: Databas
         connection.execute(text(
             "INSERT INTO social_accounts (person_id, network, external_user_id, identity,"
             " status, created_at) VALUES (1, 'x', '12', 'twitter:12', 'active', '2026-09-02')"))
-    at_0003.upgrade()
-    with at_0003.engine.connect() as connection:
+    before_a2.upgrade()
+    with before_a2.engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT status, fold_key, last_error FROM notifications ORDER BY id")).all()
         linked = connection.execute(text(
@@ -134,4 +134,4 @@ def test_a_folded_announcements_day_key_moves_out_of_last_error(at_0003: Databas
     assert [tuple(r) for r in rows] == [("folded", "announce_day:1:2026-10-03", None),
                                         ("failed", None, "smtp said no"),
                                         ("pending", None, None)]
-    assert linked  # an account linked before 0005 began its episode when it was created
+    assert linked  # an account linked before 0007 began its episode when it was created

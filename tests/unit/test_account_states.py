@@ -17,7 +17,8 @@ HOME = ROOT / "core" / "accounts"
 # fault that refuses a token.
 OTHER_MEANINGS = {
     "needs_reconnect": ("bots/", "core/notifications.py", "jobs/templates.py"),
-    "revoked": ("bots/sandbox/", "bots/x/sandbox.py", "bots/facebook/sandbox.py"),
+    "revoked": ("bots/sandbox/", "bots/x/sandbox.py", "bots/facebook/sandbox.py",
+                "bots/mastodon/sandbox.py"),
 }
 QUOTED = re.compile("['\"](" + "|".join(accounts.STATES) + ")['\"]")
 
