@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bots.base import SocialNetwork
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
+from bots.shared import SharedReader
 from config import (
     Settings,
     TriggerVocabulary,
@@ -156,6 +157,11 @@ class NetworkSpec:
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None
     handle_prefix: str = ""  # how a handle is shown ("@" on X)
+    # Reads serving many accounts at once (bots/shared.py), or None where the deployment
+    # reads each account's own streams only.
+    shared_reader: Callable[[AdapterContext], SharedReader | None] | None = None
+    # The monthly cap on posts read the deployment's API plan allows (None: no cap).
+    read_cap: Callable[[Settings], int | None] | None = None
 
     def account_identity(self, external_user_id: str) -> Identity:
         return identity.account(self.name, external_user_id)

@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from bots import registry
 from commands.money import with_app
-from core import outbox, people
+from core import outbox, people, streams
 from core.accounts import NEEDS_RECONNECT, account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
 from core.periods import parse_moment
 from jobs.render import render_report
+from jobs.shared import month_usage
 from runtime import logs
 from runtime.app import App, build_app, utc_now
 
@@ -160,11 +161,13 @@ def _status(app: App, args: argparse.Namespace) -> int:
         depth = outbox.depth(session, now=now)
         last = session.execute(select(Settlement).order_by(Settlement.period.desc()).limit(1)
                                ).scalar_one_or_none()
+        reads = month_usage(session, app)
+        shared = streams.counts(session, now=now)
     settled = ({"period": last.period, "stage": last.stage,
                 "finished_at": last.finished_at.isoformat() if last.finished_at else None}
                if last else None)
     data = {"now": now.isoformat(), "accounts": accounts, "outbox": depth,
-            "last_settlement": settled}
+            "last_settlement": settled, "api_usage": reads, "shared_streams": shared}
     if args.json:
         print(json.dumps(data))
         return 0
@@ -173,6 +176,14 @@ def _status(app: App, args: argparse.Namespace) -> int:
     print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(depth.items())))
     print("last settlement: " + (f"{settled['period']} ({settled['stage']})" if settled
                                  else "none yet"))
+    for row in reads:
+        cap = (f" of a {row['cap']} cap ({row['percent']}%)" if row["cap"] else " (no cap set)")
+        paused = "; reading paused until next month" if row["paused"] else ""
+        print(f"{row['display_name']} posts read this month: {row['posts_read']}{cap},"
+              f" {row['requests']} requests{paused}")
+    if shared["streams"]:
+        print(f"shared streams: {shared['streams']} ({shared['due']} due now,"
+              f" {shared['leased']} leased)")
     return 0
 
 

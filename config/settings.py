@@ -112,6 +112,15 @@ class Settings(BaseSettings):
     facebook_triggers: TriggerSet = Field(default=None, validate_default=True)
     mastodon_triggers: TriggerSet = Field(default=None, validate_default=True)
     x_service_handle: str = "flattrbot"
+    # Explicit requests: found by X's recent search and the service's mentions ("search",
+    # with x_app_bearer_token or x_service_token), or by reading every timeline.
+    x_find_requests: Literal["search", "timelines"] = "search"
+    # The query length X allows the deployment's access level: 512 self-serve (Basic,
+    # pay-per-use), 1024 Pro, 4096 Enterprise.
+    x_search_query_limit: Annotated[int, Field(ge=64, le=4096)] = 512
+    # X posts the API plan lets the deployment read in a month (None: no cap); the worker
+    # slows down as the month's reads approach it.
+    x_monthly_read_cap: Annotated[int | None, Field(ge=1)] = None
     x_client_id: str = "sandbox-x-client"
     x_client_secret: str = "sandbox-x-secret"
     facebook_app_id: str = "100000000000001"
@@ -121,6 +130,7 @@ class Settings(BaseSettings):
     # The service's own accounts, for notifications (secrets: never logged).
     x_service_user_id: str | None = None
     x_service_token: str | None = None
+    x_app_bearer_token: str | None = None  # the X app's app-only token (search, mentions)
     facebook_page_token: str | None = None
     # Webhooks: Facebook's subscription check token (derived from the app secret when unset,
     # shown on /admin), and the X app's consumer secret that signs X's webhooks (defaults

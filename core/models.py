@@ -375,3 +375,37 @@ class SignInFailure(Base):
     name: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
     __table_args__ = (Index("ix_sign_in_failures_name", "name", "failed_at"),)
+
+
+class SharedStream(Base):
+    """A read that serves many linked accounts at once (bots/shared.py: X's search groups
+    and the service's mentions): its members, cursor and schedule, leased to one worker at
+    a time as an account is."""
+
+    __tablename__ = "shared_streams"
+    __table_args__ = (
+        UniqueConstraint("network", "name"),
+        Index("ix_shared_streams_due", "next_poll_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    members: Mapped[str] = mapped_column(Text, default="{}")  # JSON: user id -> start mark
+    cursor: Mapped[str | None] = mapped_column(Text)  # JSON, opaque to the core
+    next_poll_at: Mapped[datetime] = mapped_column(UtcTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ApiUsage(Base):
+    """Posts read and requests made per network and month: what an API plan caps and
+    bills (X), counted by every worker as it stores a poll."""
+
+    __tablename__ = "api_usage"
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    posts_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)

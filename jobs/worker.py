@@ -35,6 +35,7 @@ from jobs.channels import (
 )
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
+from jobs.shared import SharedPoller
 from jobs.tokens import RefreshSummary, refresh_tokens
 from runtime import logs
 from runtime.app import App
@@ -106,6 +107,10 @@ class Worker:
         lease = timedelta(seconds=app.settings.lease_seconds) * lease_scale
         self.poller = Poller(app, self.networks, self.owner, lease=lease, ordered=ordered,
                              concurrency=concurrency)
+        # Reads serving many accounts at once (X's search for requests), after the accounts.
+        self.shared = SharedPoller(app, self.networks, self.owner, lease=lease,
+                                   api_base_url=base_url if app.settings.networks == "sandbox"
+                                   else None)
         self.log_channel = log_channel or LogChannel()
         self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel))
         self.stopping = threading.Event()
@@ -114,6 +119,7 @@ class Worker:
 
     def poll(self) -> PollStats:
         stats = self.poller.run_once()
+        _add_stats(stats, self.shared.run_once())
         if stats.polled:
             logs.event("job.poll", owner=self.owner, polled=stats.polled,
                        activities=stats.activities, flattrs=stats.flattrs,
@@ -176,9 +182,20 @@ class Worker:
 
     def close(self) -> None:
         self.poller.close()
-        released = self.poller.release()
+        released = self.poller.release() + self.shared.release()
         if released:
             logs.event("worker.released", owner=self.owner, leases=released)
+
+
+def _add_stats(total: PollStats, more: PollStats) -> None:
+    total.polled += more.polled
+    total.activities += more.activities
+    total.flattrs += more.flattrs
+    total.lost_leases += more.lost_leases
+    total.errors += more.errors
+    total.requests += more.requests
+    for status, n in more.statuses.items():
+        total.statuses[status] = total.statuses.get(status, 0) + n
 
 
 def _previous_period(now: datetime) -> str:

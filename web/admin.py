@@ -16,6 +16,7 @@ from core import people
 from core.models import Person, SocialAccount
 from core.money import format_cents, parse_cents
 from core.things import claim
+from jobs.shared import month_usage
 from web.context import db_session, flattr_app
 from web.security import admin_required
 
@@ -30,7 +31,7 @@ def index() -> ResponseReturnValue:
     accounts = list(session.execute(select(SocialAccount).order_by(SocialAccount.id)).scalars())
     wallets = {p.id: people.wallet_balance(session, p.id) for p in persons}
     return render_template("admin.html", persons=persons, accounts=accounts, wallets=wallets,
-                           webhooks=_webhooks())
+                           webhooks=_webhooks(), usage=month_usage(session, flattr_app()))
 
 
 def _webhooks() -> list[dict[str, object]]:

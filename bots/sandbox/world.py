@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bots.x.ids import snowflake_at
+
 _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{1,15})")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 
@@ -193,9 +195,14 @@ class World:
         ]
 
     def next_snowflake(self) -> str:
+        """A new post id from the clock, as X's snowflakes are (milliseconds since X's
+        epoch, shifted 22 bits), +1 until free. Never "highest id + 1": a scenario's posts
+        dated later would put the new post after them, and a since_id past them."""
         with self.lock:
-            highest = max((int(i) for i in self.x_posts), default=1_700_000_000_000_000_000)
-            return str(highest + 1)
+            candidate = snowflake_at(self.current_time())
+            while str(candidate) in self.x_posts:
+                candidate += 1
+            return str(candidate)
 
 
 def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None = None) -> World:
@@ -275,6 +282,8 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
                 str(service["x_user_id"]),
                 scopes=("tweet.write", "dm.write"),
             )
+    if service.get("x_app_token"):  # the app's own (app-only) bearer token: search, mentions
+        world.grants[service["x_app_token"]] = Grant(service["x_app_token"], "x", "app", "app")
     if service.get("facebook_page_token") and service.get("facebook_page_id"):
         world.grants[service["facebook_page_token"]] = Grant(
             service["facebook_page_token"], "facebook", str(service["facebook_page_id"]), "page"

@@ -3,7 +3,10 @@
 Streams: `likes` (GET /2/users/:id/liked_tweets, no since_id: page from the newest like to
 the first post already seen) and `timeline` (GET /2/users/:id/tweets with since_id: reposts,
 quotes and explicit #flattr requests). The first poll of each stream only records a
-watermark. tweepy returns the raw `requests.Response` (return_type) so that we can read the
+watermark. The timeline is read only where it must be: where the `reposts` trigger is on,
+or where the deployment finds explicit requests by reading timelines (`find_requests`
+"timelines"; otherwise bots/x/search.py finds them for everyone at once, at a fraction of
+the posts read). tweepy returns the raw `requests.Response` (return_type) so that we can read the
 rate-limit headers, and is never asked to wait on rate limits.
 """
 
@@ -24,7 +27,7 @@ from bots.base import (
     OutgoingMessage,
     StreamOutcome,
 )
-from bots.pacing import backoff_delay, recent_page_size
+from bots.pacing import MAX_IDLE_DELAY, backoff_delay, recent_page_size
 from bots.polling import expected_new, note_rate_limit, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
 from bots.x import NETWORK
@@ -61,6 +64,7 @@ class XNetwork:
         max_like_pages: int = 5,
         max_timeline_pages: int = 32,
         session: requests.Session | None = None,
+        find_requests: str = "timelines",
     ) -> None:
         # As the registry worked them out (bots/x/spec.py): checked, always-on included.
         self.triggers = frozenset(triggers)
@@ -71,6 +75,9 @@ class XNetwork:
         self.max_page_size = max(5, min(100, max_page_size))
         self.max_like_pages = max_like_pages
         self.max_timeline_pages = max_timeline_pages
+        # "timelines": this adapter finds explicit requests in each timeline (on its own it
+        # must); "search": bots/x/search.py does, and a timeline is read only for reposts.
+        self.find_requests = find_requests
         # One pooled session for every person's client: keep-alive across polls.
         self.session = session or new_session(api_base_url, timeout, pool_maxsize=32)
 
@@ -90,10 +97,17 @@ class XNetwork:
             pollers["likes"] = lambda st: self._guarded(
                 st, now, account, lambda: self._poll_likes(client, account, st, now)
             )
-        pollers["timeline"] = lambda st: self._guarded(
-            st, now, account, lambda: self._poll_timeline(client, account, st, now)
-        )
+        if self.reads_timeline:
+            pollers["timeline"] = lambda st: self._guarded(
+                st, now, account, lambda: self._poll_timeline(client, account, st, now)
+            )
+        if not pollers:  # nothing of this account's own to read: the search reads for it
+            return FetchResult([], cursor or {}, now + MAX_IDLE_DELAY, "ok")
         return run_streams(self.name, account, cursor, now, pollers)
+
+    @property
+    def reads_timeline(self) -> bool:
+        return "reposts" in self.triggers or self.find_requests == "timelines"
 
     def _poll_likes(
         self, client: tweepy.Client, account: LinkedAccount, st: dict, now: datetime

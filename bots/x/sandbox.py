@@ -14,6 +14,7 @@ from bots.sandbox.replies import Reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import World, references
 from bots.x import NETWORK, sandbox_oauth
+from bots.x.sandbox_search import QueryError, mention_ids, search_ids
 from bots.x.webhook import x_signature
 
 WINDOW = timedelta(minutes=15)
@@ -24,12 +25,22 @@ LIMITS = {
     "users_tweets": 900,
     "create_tweet": 200,
     "create_dm": 200,
+    # Per app (the search runs with the app's bearer token), as X documents them.
+    "search_recent": 450,
+    "users_mentions": 450,
 }
-PAGE_RANGES = {"liked_tweets": (5, 100, 100), "users_tweets": (5, 100, 10)}
+PAGE_RANGES = {
+    "liked_tweets": (5, 100, 100),
+    "users_tweets": (5, 100, 10),
+    "search_recent": (10, 100, 10),
+    "users_mentions": (5, 100, 10),
+}
 ROUTES = [
     ("GET", re.compile(r"^/2/users/me$"), "users_me"),
     ("GET", re.compile(r"^/2/users/(\d{1,19})/liked_tweets$"), "liked_tweets"),
     ("GET", re.compile(r"^/2/users/(\d{1,19})/tweets$"), "users_tweets"),
+    ("GET", re.compile(r"^/2/users/(\d{1,19})/mentions$"), "users_mentions"),
+    ("GET", re.compile(r"^/2/tweets/search/recent$"), "search_recent"),
     ("POST", re.compile(r"^/2/tweets$"), "create_tweet"),
     ("POST", re.compile(r"^/2/dm_conversations/with/(\d{1,19})/messages$"), "create_dm"),
 ]
@@ -120,6 +131,41 @@ def _users_tweets(world: World, request: Request, me: str, user_id: str) -> Repl
     return json_reply(200, posts_body(world, request, chunk, meta))
 
 
+def _search_recent(world: World, request: Request, me: str) -> Reply:
+    """GET /2/tweets/search/recent: bots/x/sandbox_search.py says what it finds."""
+    return _found(world, request, "search_recent", lambda snapshot: search_ids(
+        world, request.query.get("query") or "", since_id=request.query.get("since_id") or "",
+        start_time=request.query.get("start_time") or "", now=snapshot,
+        text_of=lambda post: full_post_text(world, post)))
+
+
+def _users_mentions(world: World, request: Request, me: str, user_id: str) -> Reply:
+    return _found(world, request, "users_mentions", lambda snapshot: mention_ids(
+        world, user_id, since_id=request.query.get("since_id") or "",
+        start_time=request.query.get("start_time") or "", now=snapshot,
+        text_of=lambda post: full_post_text(world, post)))
+
+
+def _found(world: World, request: Request, route: str, find: Any) -> Reply:
+    page = _page_args(world, request, route)
+    if isinstance(page, Reply):
+        return page
+    size, snapshot, offset = page
+    try:
+        ids = find(snapshot)
+    except QueryError as exc:
+        return x_problem(400, "One or more parameters to your request was invalid.",
+                         "https://api.twitter.com/2/problems/invalid-request",
+                         message=str(exc), parameters={exc.parameter: [exc.value]})
+    chunk = ids[offset : offset + size]
+    meta: dict[str, Any] = {"result_count": len(chunk)}
+    if chunk:
+        meta["newest_id"], meta["oldest_id"] = chunk[0], chunk[-1]
+    if offset + size < len(ids):
+        meta["next_token"] = _token(snapshot, offset + size)
+    return json_reply(200, posts_body(world, request, chunk, meta))
+
+
 def _create_tweet(world: World, request: Request, me: str) -> Reply:
     payload = request.json
     if not isinstance(payload, dict) or not isinstance(payload.get("text"), str):
@@ -169,6 +215,8 @@ ROUTE_HANDLERS: dict[str, Any] = {
     "users_me": _users_me,
     "liked_tweets": _liked_tweets,
     "users_tweets": _users_tweets,
+    "search_recent": _search_recent,
+    "users_mentions": _users_mentions,
     "create_tweet": _create_tweet,
     "create_dm": _create_dm,
 }
@@ -186,7 +234,7 @@ def _page_args(world: World, request: Request, route: str) -> tuple[int, datetim
             f"The `max_results` query parameter value [{size}] is not between {low} and {high}",
             "https://api.twitter.com/2/problems/invalid-request",
         )
-    token = request.query.get("pagination_token")
+    token = request.query.get("pagination_token") or request.query.get("next_token")
     if not token:
         return size, world.current_time(), 0
     try:
@@ -302,6 +350,12 @@ def post_json(world: World, post: dict, fields: set[str]) -> dict:
             note["entities"] = note_entities
         out["note_tweet"] = note
     return out
+
+
+def full_post_text(world: World, post: dict) -> str:
+    """All of a post's text as X indexes it for search: a long post's whole text, a
+    reply's prefix, a repost as "RT @author: ...", its t.co links."""
+    return _text_and_urls(world, post)[0]
 
 
 def _text_and_urls(
@@ -435,8 +489,11 @@ def x_problem(
     detail: str | None = None,
     problem_type: str = "about:blank",
     headers: dict[str, str] | None = None,
+    *,
+    message: str | None = None,
+    parameters: dict[str, list[str]] | None = None,
 ) -> Reply:
-    """X API v2 errors are RFC 7807 problem+json."""
+    """X API v2 errors are RFC 7807 problem+json (a 400 lists what was wrong in `errors`)."""
     title = _X_TITLES.get(status, "Error")
     payload: dict[str, Any] = {
         "title": title,
@@ -445,7 +502,8 @@ def x_problem(
         "status": status,
     }
     if status == 400:
-        payload["errors"] = [{"message": detail or title, "parameters": {}}]
+        payload["errors"] = [{"message": message or detail or title,
+                               "parameters": parameters or {}}]
     return json_reply(status, payload, headers, "application/problem+json")
 
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_mastodon_apps"
-down_revision = "0004_recanonicalise_urls"  # the lead re-chains this at merge time
+down_revision = "0004_recanonicalise_urls"
 branch_labels = None
 depends_on = None
 

@@ -107,7 +107,7 @@ def before_a2(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databa
         database = Database(url)
         stack.callback(database.dispose)
         with database.engine.connect() as connection:
-            command.upgrade(alembic_config(connection), "0005_mastodon_apps")
+            command.upgrade(alembic_config(connection), "0006_shared_streams_api_usage")
         yield database
 
 
@@ -134,4 +134,4 @@ def test_a_folded_announcements_day_key_moves_out_of_last_error(before_a2: Datab
     assert [tuple(r) for r in rows] == [("folded", "announce_day:1:2026-10-03", None),
                                         ("failed", None, "smtp said no"),
                                         ("pending", None, None)]
-    assert linked  # an account linked before 0007 began its episode when it was created
+    assert linked  # an account linked before 0008 began its episode when it was created

@@ -1,16 +1,16 @@
 """social_accounts: linked_at (the current episode), wake_requested_at (a webhook's
 "poll now"), refresh_owner/refresh_until (the token-refresh lease)
 
-Revision ID: 0007_account_lifecycle
-Revises: 0006_notification_fold_key
+Revision ID: 0008_account_lifecycle
+Revises: 0007_notification_fold_key
 Create Date: 2026-11-28
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_account_lifecycle"
-down_revision = "0006_notification_fold_key"
+revision = "0008_account_lifecycle"
+down_revision = "0007_notification_fold_key"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """notifications.fold_key: the day's post a folded announcement was taken into (it was kept
 in last_error)
 
-Revision ID: 0006_notification_fold_key
-Revises: 0005_mastodon_apps
+Revision ID: 0007_notification_fold_key
+Revises: 0006_shared_streams_api_usage
 Create Date: 2026-11-28
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_notification_fold_key"
-down_revision = "0005_mastodon_apps"
+revision = "0007_notification_fold_key"
+down_revision = "0006_shared_streams_api_usage"
 branch_labels = None
 depends_on = None
 
