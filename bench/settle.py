@@ -49,7 +49,7 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
     creators = max(1, people // 50)
     per_person = _counts(rng, people, flattrs, cap=n_things // 1009)
     created = CREATED.replace(tzinfo=None) if db.is_sqlite else CREATED
-    rows = {
+    rows: dict[str, list[tuple[object, ...]]] = {
         "people": [(i, f"p{i}", created) for i in range(1, people + 1)],
         "budgets": [(i, i, "2026-09", rng.choice((200, 300, 500, 1000, 2000)))
                     for i in range(1, people + 1)],

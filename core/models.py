@@ -131,7 +131,8 @@ class Claim(Base):
 
 
 class SocialAccount(Base):
-    """A person's linked X or Facebook account, with its poll schedule and lease."""
+    """A person's linked account on a registered network, with its poll schedule and
+    leases. core/accounts/ is the one module that writes `status` (see its states)."""
 
     __tablename__ = "social_accounts"
     __table_args__ = (
@@ -144,7 +145,9 @@ class SocialAccount(Base):
     external_user_id: Mapped[str] = mapped_column(String(300))  # Mastodon: <host>:<id>
     identity: Mapped[str] = mapped_column(String(320), unique=True)
     handle: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # No default here: core.accounts writes every state (the schema's default, from
+    # migration 0001, only serves rows written by hand in tests).
+    status: Mapped[str] = mapped_column(String(20))
     # Triggers this person switched on for the account, comma-separated (None: the
     # deployment's defaults); the deployment setting still limits them.
     triggers: Mapped[str | None] = mapped_column(String(200))
@@ -159,8 +162,14 @@ class SocialAccount(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
     # When a webhook last made it due (core.accounts.wake): the cap on how often one can.
-    woken_at: Mapped[datetime | None] = mapped_column(UtcTime)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # When the account was last linked (or relinked): its current episode began.
+    linked_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # The last time a webhook asked for a poll now: the next poll reads every stream.
+    wake_requested_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # The token-refresh claim (a lease of its own: a poll may run meanwhile).
+    refresh_owner: Mapped[str | None] = mapped_column(String(100))
+    refresh_until: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class ActivityRecord(Base):
@@ -320,6 +329,8 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # A folded announcement: the dedupe key of the day's post it was taken into.
+    fold_key: Mapped[str | None] = mapped_column(String(300), index=True)
 
 
 class OptOut(Base):

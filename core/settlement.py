@@ -9,7 +9,6 @@ the whole period: nothing is read into Python, so memory does not grow with the 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from core import escrow, ledger
+from core import escrow, ledger, logs
 from core.db import Database, rows_affected
 from core.errors import PeriodNotOver
 from core.models import Settlement, timed
@@ -37,8 +36,6 @@ from core.settlement_sql import (
     SHARES_SQL,
     THING_TOTALS_SQL,
 )
-
-log = logging.getLogger(__name__)
 
 STAGES = ("begun", "charges", "shares", "ledger", "release", "idle", "notices", "done")
 CHARGING_LOCK_ID = 0x5E771F
@@ -92,8 +89,8 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
             step(session, rules, period, now)
             session.execute(text("UPDATE settlements SET stage = :s WHERE period = :p"),
                             {"s": stage, "p": period})
-        log.info("settlement period=%s stage=%s seconds=%.3f", period, stage,
-                 time.perf_counter() - started)
+        logs.event("settlement.stage", period=period, stage=stage,
+                   seconds=round(time.perf_counter() - started, 3))
         ran.append(stage)
         if crash_after == stage:
             raise SimulatedCrash(stage)

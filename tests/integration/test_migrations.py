@@ -94,3 +94,44 @@ def test_an_own_share_still_in_escrow_beside_released_shares_stops_the_upgrade(
         at_0001.upgrade()
     with at_0001.engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM shares")).scalar_one() == 2
+
+
+@pytest.fixture(params=BACKENDS)
+def before_a2(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database migrated to the revision before fold_key and the account lifecycle."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres("flattr_migration"))
+        database = Database(url)
+        stack.callback(database.dispose)
+        with database.engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "0006_shared_streams_api_usage")
+        yield database
+
+
+def test_a_folded_announcements_day_key_moves_out_of_last_error(before_a2: Database) -> None:
+    with before_a2.engine.begin() as connection:
+        for i, (status, error) in enumerate([("folded", "announce_day:1:2026-10-03"),
+                                             ("failed", "smtp said no"), ("pending", None)]):
+            connection.execute(text(
+                "INSERT INTO notifications (dedupe_key, kind, payload, status, attempts,"
+                " next_attempt_at, created_at, last_error) VALUES (:key, 'announce_flattr',"
+                " '{}', :status, 1, '2026-10-03', '2026-10-03', :error)"),
+                {"key": f"announce:{i}", "status": status, "error": error})
+        connection.execute(text(
+            "INSERT INTO people (id, name, created_at) VALUES (1, 'p1', '2026-09-01')"))
+        connection.execute(text(
+            "INSERT INTO social_accounts (person_id, network, external_user_id, identity,"
+            " status, created_at) VALUES (1, 'x', '12', 'twitter:12', 'active', '2026-09-02')"))
+    before_a2.upgrade()
+    with before_a2.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT status, fold_key, last_error FROM notifications ORDER BY id")).all()
+        linked = connection.execute(text(
+            "SELECT linked_at = created_at FROM social_accounts")).scalar_one()
+    assert [tuple(r) for r in rows] == [("folded", "announce_day:1:2026-10-03", None),
+                                        ("failed", None, "smtp said no"),
+                                        ("pending", None, None)]
+    assert linked  # an account linked before 0008 began its episode when it was created
