@@ -25,6 +25,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,7 +34,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.settle_parts import print_parts  # noqa: E402
 from core.db import Database  # noqa: E402
-from core.ledger import self_check  # noqa: E402
+from core.ledger import DEPOSITS, Account, self_check  # noqa: E402
 from core.rules import Rules  # noqa: E402
 from core.settlement import settle  # noqa: E402
 
@@ -49,7 +50,7 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
     creators = max(1, people // 50)
     per_person = _counts(rng, people, flattrs, cap=n_things // 1009)
     created = CREATED.replace(tzinfo=None) if db.is_sqlite else CREATED
-    rows = {
+    rows: dict[str, list[tuple[Any, ...]]] = {
         "people": [(i, f"p{i}", created) for i in range(1, people + 1)],
         "budgets": [(i, i, "2026-09", rng.choice((200, 300, 500, 1000, 2000)))
                     for i in range(1, people + 1)],
@@ -63,8 +64,8 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
     funds = [rng.randint(0, 3000) for _ in range(people)]
     entries = []
     for i in range(1, people + 1):
-        entries.append((i, "deposits", -funds[i - 1]))
-        entries.append((i, f"wallet:{i}", funds[i - 1]))
+        entries.append((i, str(DEPOSITS), -funds[i - 1]))
+        entries.append((i, str(Account.wallet(i)), funds[i - 1]))
     flattr_rows = []
     fid = 0
     for person, count in enumerate(per_person, start=1):
@@ -178,14 +179,17 @@ def run(label: str, url: str, people: int, flattrs: int, parts: bool) -> None:
             "    ON t.id = e.transaction_id WHERE t.period = :p)"
             " + (SELECT COUNT(*) FROM notifications)"), {"p": PERIOD}).scalar_one()
     floor = statistics.median(floor_seconds(db, written) for _ in range(3))
+    check_started = time.perf_counter()
     with db.unit_of_work() as session:
         check = self_check(session)
+    check_seconds = time.perf_counter() - check_started
     print(f"[{label}] settle: {status}, {seconds:.2f} s, {flattrs / seconds:,.0f} flattrs/s,"
           f" {written:,} rows written, peak memory {peak_kb / 1024:.0f} MB")
     print(f"[{label}] floor (bare INSERT ... SELECT of {written:,} rows, median of 3):"
           f" {floor:.2f} s;"
           f" ratio settle/floor = {seconds / floor:.2f}x (target <= 3x)")
-    print(f"[{label}] self-check: {'ok' if check.ok else check.problems[:3]}", flush=True)
+    print(f"[{label}] self-check: {'ok' if check.ok else check.problems[:3]}"
+          f" ({check_seconds:.2f} s)", flush=True)
     if parts:
         print_parts(db, label, PERIOD, floor)
     db.dispose()

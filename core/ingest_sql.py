@@ -49,7 +49,7 @@ _PERSON_FACTS = text(
 def person_facts(session: Session, person_id: int) -> PersonFacts:
     """What the rules need to know of a person, in one round trip."""
     rows = session.execute(_PERSON_FACTS,
-                           {"p": person_id, "wallet": ledger.wallet(person_id)}).all()
+                           {"p": person_id, "wallet": str(ledger.wallet(person_id))}).all()
     facts = {fact: int(amount) for fact, _, amount in rows if fact in ("wallet", "announce")}
     if "announce" not in facts:
         raise LookupError(f"no person {person_id}")

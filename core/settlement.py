@@ -31,6 +31,7 @@ from core.settlement_sql import (
     HOLD_OWN_PAID_SQL,
     IDLE_CHARGES_SQL,
     LEDGER_SQL,
+    NOTICES,
     NOTICES_SQL,
     OWN_PAID_SQL,
     RELEASE_LATE_CLAIMS_SQL,
@@ -59,7 +60,7 @@ class SettleResult:
 def settle(db: Database, rules: Rules, period: str, *, now: datetime,
            crash_after: str | None = None) -> SettleResult:
     """Close `period` (which must be over). Safe to call from any number of workers."""
-    parse_period(period)
+    parse_period(period)  # canonical only: another spelling of a month would charge it twice
     if period_end(period) > now:
         ends = f"{period_end(period):%Y-%m-%d}"
         raise PeriodNotOver(f"period {period} is not over yet (it ends {ends})")
@@ -172,11 +173,9 @@ def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
 
 
 def _notices(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    for prefix in ("earnings:", "wallet:"):  # statements for creators, notes for donors
-        session.execute(timed(NOTICES_SQL, "now"), {
-            "p": period, "now": now, "payload": json.dumps({"period": period}),
-            "prefix": prefix + "%", "id_at": len(prefix) + 1,
-        })
+    for kind, people in NOTICES.items():  # statements for creators, notes for donors
+        session.execute(timed(NOTICES_SQL.format(kind=kind, people=people), "now"), {
+            "p": period, "now": now, "payload": json.dumps({"period": period})})
 
 
 def _done(session: Session, rules: Rules, period: str, now: datetime) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from core import escrow, ledger, outbox, people, reports, settlement, shares, things
 from core.errors import PeriodNotOver
+from core.ledger import Account
 from core.periods import period_index
 from core.rules import Rules
 from core.split import even_split, fee_of
@@ -169,8 +170,8 @@ def test_escrow_is_released_to_a_creator_who_claims_within_the_window(db, rules)
     share = even_split(500, 3, period_index("2026-10"))[1]
     assert (result.released_shares, result.released_cents) == (1, share)
     with db.unit_of_work() as session:
-        assert ledger.balance(session, "earnings:5") == share - fee_of(share, 1000)
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.earnings(5)) == share - fee_of(share, 1000)
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok
 
 
@@ -199,10 +200,11 @@ def test_a_return_notice_queued_before_the_amount_rode_in_it_still_renders(db, r
     settlement.settle(db, rules, "2026-10", now=NOV_1)
     with db.unit_of_work() as session:
         returned = escrow.return_expired(session, now=at(1, month=2, year=2027))
-        txn, who = session.execute(text(
-            "SELECT transaction_id, CAST(SUBSTR(account, 8) AS INTEGER) FROM entries"
+        txn, key = session.execute(text(
+            "SELECT transaction_id, account FROM entries"
             " WHERE account LIKE 'wallet:%' AND amount_cents > 0"
             " AND transaction_id = (SELECT MAX(id) FROM transactions)")).one()
+        who = Account.parse(key).person_id
         old = outbox.escrow_returned_data(session, who, txn)  # as 0001 queued it
     assert old == {"cents": returned.cents, "shares": None}
     text_ = render("escrow_returned", old, name="alice", currency="EUR").text
@@ -237,8 +239,8 @@ def test_a_donor_who_claims_while_the_period_closes_gets_their_own_share_back(
     shares = even_split(500, 3, period_index("2026-10"))
     with db.unit_of_work() as session:
         assert people.wallet_balance(session, alice.id) == 2000 - 500 + shares[1]
-        assert ledger.balance(session, f"earnings:{alice.id}") == 0
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.earnings(alice.id)) == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert "alice" not in [c["name"] for c in _report(db, rules)["creators"]]
     assert _check(db).ok
 
@@ -260,9 +262,9 @@ def test_an_owner_held_back_for_their_own_flattr_is_paid_even_when_closing_late(
     daves = even_split(250, 2, period_index("2026-10"))
     dave_share = daves[1]  # ranked by thing id: bob's post was registered first
     with db.unit_of_work() as session:
-        assert ledger.balance(session, f"earnings:{alice.id}") == \
+        assert ledger.balance(session, Account.earnings(alice.id)) == \
             dave_share - fee_of(dave_share, rules.fee_bps)
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok
 
 
@@ -277,8 +279,8 @@ def test_a_claim_releases_escrow_at_the_fee_fixed_when_the_month_closed(db):
         alice = people.find_person(session, "alice")
         claimed = things.claim(session, Rules(fee_bps=1000), alice, "twitter:70",
                                now=at(3, month=11))
-        assert ledger.balance(session, "fees") == 0
-        assert ledger.balance(session, f"earnings:{alice.id}") == claimed.released_cents > 0
+        assert ledger.balance(session, ledger.FEES) == 0
+        assert ledger.balance(session, Account.earnings(alice.id)) == claimed.released_cents > 0
     assert claimed.released_shares == 1
     assert _check(db).ok
 
@@ -305,7 +307,8 @@ def test_concurrent_closings_settle_the_period_exactly_once(db, rules):
 def test_the_self_check_finds_an_unbalanced_transaction_and_a_negative_wallet(db, rules):
     add_person(db, rules, "alice", budget=500, funds=100)
     with db.unit_of_work() as session:
-        ledger.post(session, "deposit", [("wallet:1", -300), ("deposits", 300)], now=at(2))
+        ledger.post(session, "deposit", [(Account.wallet(1), -300), (ledger.DEPOSITS, 300)],
+                    now=at(2))
         session.execute(text("INSERT INTO transactions (kind, created_at) VALUES ('bad', :t)"),
                         {"t": "2026-10-02 00:00:00"})
         txn = session.execute(text("SELECT MAX(id) FROM transactions")).scalar_one()
@@ -361,6 +364,6 @@ def test_a_claim_pays_only_escrow_of_things_the_claimer_now_owns(db, rules):
     assert wallet_after - wallet_before == even_split(500, 3, period_index("2026-10"))[1]
     assert late.released_shares == 0  # bob registered that thing first, and was paid
     with db.unit_of_work() as session:
-        assert ledger.balance(session, "escrow:url:https://unclaimed.example/p") == 0
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.escrow("url:https://unclaimed.example/p")) == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok
