@@ -19,20 +19,8 @@ def share_of(amount: int, n: int, rank: int, rotation: int) -> int:
     return base + (1 if (rank + rotation) % n < leftover else 0)
 
 
-def even_split(amount: int, n: int, rotation: int = 0) -> list[int]:
-    """`amount` cents over `n` flattrs in rank order; differs by at most 1, sums to amount."""
-    if amount < 0:
-        raise ValueError("amount must not be negative")
-    return [share_of(amount, n, rank, rotation) for rank in range(n)]
-
-
 def fee_of(share: int, fee_bps: int) -> int:
     """The service fee on one creator share, rounded down (share = fee + net exactly)."""
     if not 0 <= fee_bps <= 10_000:
         raise ValueError("fee_bps must be within 0..10000")
     return share * fee_bps // 10_000
-
-
-def charge_for(budget: int, wallet: int) -> int:
-    """What a period costs a person: the budget, or the wallet when it holds less."""
-    return max(0, min(budget, wallet))

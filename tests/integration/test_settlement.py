@@ -13,9 +13,10 @@ from core.errors import PeriodNotOver
 from core.ledger import Account
 from core.periods import period_index
 from core.rules import Rules
-from core.split import even_split, fee_of
+from core.split import fee_of
 from jobs.templates import render
 from tests.integration.helpers import add_person, at, flattr, ledger_dump, wipe
+from tests.oracles import charge_for, even_split
 
 NOV_1 = at(1, month=11, hour=0)
 
@@ -71,15 +72,16 @@ def test_a_month_is_split_evenly_with_the_fee_and_escrow(db, rules):
                                              ["net_cents"]}]
 
 
-def test_the_sql_split_is_the_pure_split(db, rules):
+def test_the_sql_charges_and_split_are_the_oracles(db, rules):
     rng = random.Random(7)
     expected = {}
     for i in range(12):
         budget, n = rng.randint(200, 997), rng.randint(1, 9)
-        person = add_person(db, rules, f"p{i}", budget=budget, funds=5000)
+        funds = rng.choice((250, 450, 5000))  # some wallets hold less than the budget
+        person = add_person(db, rules, f"p{i}", budget=budget, funds=funds)
         for j in range(n):
             flattr(db, rules, person, f"https://example.org/{i}/{j}", key=f"{i}-{j}")
-        expected[f"p{i}"] = even_split(budget, n, period_index("2026-10"))
+        expected[f"p{i}"] = even_split(charge_for(budget, funds), n, period_index("2026-10"))
     settlement.settle(db, rules, "2026-10", now=NOV_1)
     with db.engine.connect() as connection:
         rows = connection.execute(text(
