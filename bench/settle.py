@@ -37,6 +37,7 @@ from core.db import Database  # noqa: E402
 from core.ledger import DEPOSITS, Account, self_check  # noqa: E402
 from core.rules import Rules  # noqa: E402
 from core.settlement import settle  # noqa: E402
+from core.split import rank_key  # noqa: E402
 
 PERIOD = "2026-10"
 CREATED = datetime(2026, 9, 1, tzinfo=UTC)
@@ -57,7 +58,8 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
         "transactions": [(i, f"dep{i}", "deposit", created) for i in range(1, people + 1)],
         "things": [
             (t, f"https://example.org/t/{t}", (t % creators) + 1 if t % 10 < 7 else None,
-             f"twitter:{t}" if t % 10 >= 7 else f"url:https://example.org/t/{t}", created)
+             f"twitter:{t}" if t % 10 >= 7 else f"url:https://example.org/t/{t}",
+             rank_key(f"https://example.org/t/{t}"), created)
             for t in range(1, n_things + 1)
         ],
     }
@@ -72,7 +74,8 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
         for j in range(count):
             fid += 1
             thing = (person * 31 + j * 1009) % n_things + 1
-            flattr_rows.append((fid, person, thing, PERIOD, "x", created))
+            flattr_rows.append((fid, person, thing, PERIOD, "x", created,
+                                rows["things"][thing - 1][4]))
     raw = db.engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -80,9 +83,10 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
         _load(db, cursor, "budgets", "id, person_id, effective_period, cents", rows["budgets"])
         _load(db, cursor, "transactions", "id, ref, kind, created_at", rows["transactions"])
         _load(db, cursor, "entries", "transaction_id, account, amount_cents", entries)
-        _load(db, cursor, "things", "id, url, owner_id, identity, created_at", rows["things"])
-        _load(db, cursor, "flattrs", "id, person_id, thing_id, period, source, occurred_at",
-              flattr_rows)
+        _load(db, cursor, "things", "id, url, owner_id, identity, rank_key, created_at",
+              rows["things"])
+        _load(db, cursor, "flattrs",
+              "id, person_id, thing_id, period, source, occurred_at, rank_key", flattr_rows)
         if db.is_postgres:
             for table in ("people", "budgets", "transactions", "things", "flattrs"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"

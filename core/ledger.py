@@ -290,6 +290,11 @@ _CHECKS: list[tuple[str, str]] = [
         ) both_sides GROUP BY account HAVING SUM(held) <> SUM(owed)
         """,
     ),
+    (
+        "{0} {1} has no rank key, so its place in a split is unknown",
+        "SELECT 'thing', id FROM things WHERE rank_key IS NULL"
+        " UNION ALL SELECT 'flattr', id FROM flattrs WHERE rank_key IS NULL",
+    ),
 ]
 
 # Every column that names a period, each read as its few distinct values: where an index

@@ -35,8 +35,9 @@ from core.settlement_sql import (
     NOTICES_SQL,
     OWN_PAID_SQL,
     RELEASE_LATE_CLAIMS_SQL,
-    SHARES_SQL,
+    SPLIT_ORDER,
     THING_TOTALS_SQL,
+    shares_sql,
 )
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,9 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
                 crash_after: str | None) -> SettleResult:
     with db.unit_of_work() as session:
         session.execute(
-            timed("INSERT INTO settlements (period, stage, started_at) VALUES (:p, 'begun', :now)"
-                  " ON CONFLICT (period) DO NOTHING", "now"), {"p": period, "now": now})
+            timed("INSERT INTO settlements (period, stage, started_at, split_order)"
+                  " VALUES (:p, 'begun', :now, :order) ON CONFLICT (period) DO NOTHING", "now"),
+            {"p": period, "now": now, "order": SPLIT_ORDER})
     steps: dict[str, Callable[[Session, Rules, str, datetime], None]] = {
         "charges": _charges, "shares": _shares, "ledger": _ledger, "release": _release_late_claims,
         "idle": _idle, "notices": _notices, "done": _done,
@@ -129,7 +131,10 @@ def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("ANALYZE charges"))
-    session.execute(text(SHARES_SQL), {"p": period, "rot": period_index(period)})
+    # The order the period began with: a period begun before migration 0004 keeps its old one.
+    order = session.execute(text("SELECT split_order FROM settlements WHERE period = :p"),
+                            {"p": period}).scalar_one()
+    session.execute(text(shares_sql(order)), {"p": period, "rot": period_index(period)})
     if _is_postgres(session):
         # Without statistics on the rows just written the planner sorts a month of shares
         # on disk and loops over the things: four times slower than hashing them.

@@ -9,6 +9,15 @@ from core.ledger import AccountKind, key_sql, like_sql
 
 WALLET, EARNINGS, ESCROW = AccountKind.WALLET, AccountKind.EARNINGS, AccountKind.ESCROW
 
+# A person's flattrs of a period are ranked for the leftover cents in one of these orders.
+# A period records the order it was split in (settlements.split_order), and core.shares
+# recomputes a settled period's shares in that order. url_hash: by core.split.rank_key of
+# the thing's canonical URL (copied on each flattr, in ix_flattrs_open's order), so that
+# the same flattrs give the same cents whatever order they were discovered in; thing_id:
+# by thing id, for periods split before migration 0004.
+SPLIT_ORDERS = {"thing_id": "f.thing_id", "url_hash": "f.rank_key, f.thing_id"}
+SPLIT_ORDER = "url_hash"
+
 # The budget in force in period :p for each person: the newest change at or before it.
 BUDGET_IN_FORCE = """budget AS (
     SELECT person_id, cents FROM (
@@ -48,18 +57,22 @@ FROM counted k JOIN budget b ON b.person_id = k.person_id
 LEFT JOIN wallet w ON w.account = {key_sql(WALLET, "k.person_id")}
 """
 
-# One narrow row per open flattr with its share of the person's charge. Driven from the
-# charges (one index range of ix_flattrs_open per person), rank orders a person's flattrs
-# by thing id. Partitioned by c.person_id, SQLite sees the rows arrive in window order and
-# skips sorting a month of flattrs again (a third of the statement).
-SHARES_SQL = """
+
+def shares_sql(split_order: str) -> str:
+    """One narrow row per open flattr with its share of the person's charge, ranked in
+    `split_order` (SPLIT_ORDERS). Driven from the charges (one index range of
+    ix_flattrs_open per person, which holds the url_hash order): partitioned by
+    c.person_id, SQLite sees the rows arrive in window order and skips sorting a month of
+    flattrs again (a third of the statement)."""
+    return f"""
 INSERT INTO shares (period, person_id, thing_id, flattr_id, share_cents)
 SELECT :p, person_id, thing_id, id,
        base + CASE WHEN (rank + :rot) % n < leftover THEN 1 ELSE 0 END
 FROM (
     SELECT f.id, f.person_id, f.thing_id, c.flattrs AS n,
            c.charged_cents / c.flattrs AS base, c.charged_cents % c.flattrs AS leftover,
-           ROW_NUMBER() OVER (PARTITION BY c.person_id ORDER BY f.thing_id) - 1 AS rank
+           ROW_NUMBER() OVER (PARTITION BY c.person_id
+                              ORDER BY {SPLIT_ORDERS[split_order]}) - 1 AS rank
     FROM charges c
     JOIN flattrs f ON f.period = c.period AND f.person_id = c.person_id
     WHERE c.period = :p AND c.flattrs > 0 AND f.withdrawn_at IS NULL

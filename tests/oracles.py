@@ -19,3 +19,14 @@ def charge_for(budget: int, wallet: int) -> int:
     """What a period costs a person: the budget, or the wallet when it holds less."""
     return max(0, min(budget, wallet))
 
+
+def split_by_url(amount: int, urls: list[str], period: str) -> dict[str, int]:
+    """Each flattred URL's share of `amount` in `period`: ranked, as settlement ranks, by
+    core.split.rank_key of the canonical URL (thing ids only break ties, none here)."""
+    from core.periods import period_index
+    from core.split import rank_key
+    from core.urls import canonicalize
+
+    ranked = sorted(urls, key=lambda url: rank_key(canonicalize(url)))
+    assert len({rank_key(canonicalize(url)) for url in urls}) == len(urls)
+    return dict(zip(ranked, even_split(amount, len(urls), period_index(period)), strict=True))

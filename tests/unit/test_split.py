@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.split import fee_of, share_of
+from core.split import fee_of, rank_key, share_of
 from tests.oracles import even_split
 
 budgets = st.integers(min_value=0, max_value=10**9)
@@ -62,3 +62,16 @@ def test_no_rule_creates_or_destroys_a_cent_across_a_settlement(budget, counts_,
             paid_out += (share - fee) + fee
     assert charged == paid_out
 
+
+@given(st.text(min_size=1, max_size=300))
+def test_a_rank_key_is_a_signed_64_bit_function_of_the_url_alone(url):
+    key = rank_key(url)
+    assert -(2**63) <= key < 2**63
+    assert rank_key(str(url)) == key
+
+
+def test_rank_keys_are_fixed_forever():
+    # Settled periods are recomputed with these keys: they must never change.
+    assert rank_key("https://example.org/t/1") == rank_key("https://example.org/t/1")
+    assert rank_key("https://example.org/") == -9108299646273712077  # sha256, first 8 bytes
+    assert len({rank_key(f"https://example.org/t/{n}") for n in range(10_000)}) == 10_000
