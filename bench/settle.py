@@ -100,6 +100,10 @@ def generate(db: Database, people: int, flattrs: int, seed: int = 1) -> None:
 
 
 def _counts(rng: random.Random, people: int, total: int, cap: int) -> list[int]:
+    """Flattrs per person: at least 1, at most `cap` (distinct things each)."""
+    if not people <= total <= people * cap:
+        raise SystemExit(f"--flattrs must be within {people:,} and {people * cap:,} for"
+                         f" {people:,} people (each flattrs at most {cap} things)")
     counts = [1] * people
     for _ in range(total - people):
         i = rng.randrange(people)
