@@ -115,6 +115,8 @@ class Thing(Base):
     title: Mapped[str | None] = mapped_column(String(300))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     identity: Mapped[str | None] = mapped_column(String(2100), index=True)
+    # core.split.rank_key(url), fixed at creation: the thing's place in every split.
+    rank_key: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -195,7 +197,7 @@ class Flattr(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "thing_id", "period"),
         # Covers settlement's scan of a period's open flattrs, in the split's rank order.
-        Index("ix_flattrs_open", "period", "person_id", "thing_id",
+        Index("ix_flattrs_open", "period", "person_id", "rank_key", "thing_id",
               sqlite_where=text("withdrawn_at IS NULL"),
               postgresql_where=text("withdrawn_at IS NULL")),
     )
@@ -203,6 +205,9 @@ class Flattr(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     thing_id: Mapped[int] = mapped_column(ForeignKey("things.id"), index=True)
     period: Mapped[str] = mapped_column(Period)
+    # Its thing's rank_key, copied when the flattr is written, so that the split reads a
+    # month of flattrs in rank order from ix_flattrs_open alone.
+    rank_key: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcTime)
@@ -216,6 +221,8 @@ class Settlement(Base):
     stage: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UtcTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # How the split ranked each person's flattrs (core.settlement_sql.SPLIT_ORDERS).
+    split_order: Mapped[str] = mapped_column(String(16), server_default="url_hash")
 
 
 class Charge(Base):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from core import leases, notifications
 from core.backoff import Backoff
 from core.db import Database, rows_affected
+from core.ledger import Account
 from core.models import Notification, UtcDateTime, timed
 from core.shares import person_shares
 
@@ -294,7 +295,7 @@ def escrow_returned_data(session: Session, person_id: int, transaction_id: int) 
     cents = session.execute(text(
         "SELECT COALESCE(SUM(amount_cents), 0) FROM entries"
         " WHERE transaction_id = :t AND account = :wallet"),
-        {"t": transaction_id, "wallet": f"wallet:{person_id}"}).scalar_one()
+        {"t": transaction_id, "wallet": str(Account.wallet(person_id))}).scalar_one()
     return {"cents": int(cents), "shares": None}
 
 
