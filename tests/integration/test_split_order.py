@@ -9,10 +9,11 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from core import reports, settlement, shares
+from core.identity import url as identity_of_url
 from core.periods import period_index
 from core.rules import Rules
 from core.split import rank_key
-from core.urls import canonicalize, url_identity
+from core.urls import canonicalize
 from tests.integration.helpers import add_person, at, flattr, wipe
 from tests.oracles import even_split, split_by_url
 
@@ -39,7 +40,7 @@ def _expected() -> tuple[dict[str, int], dict[tuple[str, str], int]]:
     for donor, budget in DONORS.items():
         urls = [url for who, url in FLATTRS if who == donor]
         for url, cents in split_by_url(budget, urls, PERIOD).items():
-            identity = url_identity(canonicalize(url))
+            identity = str(identity_of_url(canonicalize(url)))
             by_identity[identity] = by_identity.get(identity, 0) + cents
             by_flattr[(donor, canonicalize(url))] = cents
     return by_identity, by_flattr
