@@ -1,22 +1,25 @@
 """Polling efficiency and API cost against the sandbox in steady state.
 
-For each network and set of X triggers, prints the posts read from the API per new
-activity found (target for X under the default triggers: <= 1.5) and an estimated API
+For X (each set of triggers), Facebook and Mastodon, prints the posts read from the API per
+new activity found (target for X under the default triggers: <= 1.5) and an estimated API
 cost per flattr (posts read per activity times `--price`, the price of one X post read;
-every activity is counted as a flattr, so this is a floor on the real cost per flattr),
-and the requests per account per hour against the per-user and per-app limits
-(liked_tweets 75/15 min, users/:id/tweets 900/15 min, search/recent and mentions
-450/15 min per app). People post as people do (bots.sandbox.REALISTIC: a median of 3.5
-ordinary posts a day, a long tail of heavy posters, a few #flattr requests a week each,
-and as many from X users who never linked an account). The pacing policy is
-bots.pacing.next_poll_delay (~8 new activities per poll, at most every 10 minutes, idle
-accounts every two days); search groups are read at least every 6 hours.
+every activity is counted as a flattr, so this is a floor on the real cost per flattr), and
+the requests per account per hour against the per-user and per-app limits (liked_tweets
+75/15 min, users/:id/tweets 900/15 min, search/recent and mentions 450/15 min per app;
+Mastodon 300/5 min per account, on each instance). People post as people do
+(bots.sandbox.REALISTIC: a median of 3.5 ordinary posts a day, a long tail of heavy posters,
+a few #flattr requests a week each, and as many from X users who never linked an account; on
+Mastodon, bots.mastodon.scenario's MastodonRates over two instances, every trigger on, its
+default). The pacing policy is bots.pacing.next_poll_delay (~8 new activities per poll, at
+most every 10 minutes, idle accounts every two days); search groups are read at least every
+6 hours.
 
 Runs: the default deployment (explicit requests only) finding requests by recent search
 and mentions (restricted `from:` queries, what the service does), the same with a query
 for `#flattr` alone (filtered locally; measured to choose), the same by reading every
 timeline (before issue 16); the all-triggers deployment (likes, reposts, explicit); and
-idle people (rate limits only).
+idle people (rate limits only). Mastodon is read in the first, the all-triggers and the idle
+runs (its triggers do not depend on X's).
 
     .venv/bin/python bench/poll.py [--accounts 40] [--days 14] [--seed 3] [--price 0.005]
                                    [--outsiders 1.0]
@@ -38,6 +41,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.base import LinkedAccount  # noqa: E402
 from bots.facebook.adapter import FacebookNetwork  # noqa: E402
+from bots.mastodon import account_key  # noqa: E402
+from bots.mastodon.adapter import MastodonNetwork  # noqa: E402
+from bots.mastodon.scenario import SERVICE as TOOTER  # noqa: E402
+from bots.mastodon.scenario import SERVICE_ACCT, MastodonRates, add_mastodon  # noqa: E402
 from bots.networks import install  # noqa: E402
 from bots.sandbox import REALISTIC, Rates, generate_scenario, start_sandbox  # noqa: E402
 from bots.x.adapter import XNetwork  # noqa: E402
@@ -51,24 +58,35 @@ WARMUP = timedelta(days=2)
 ROUTES = ("liked_tweets", "users_tweets", "search_recent", "users_mentions", "graph")
 LIMITS_PER_HOUR = {"liked_tweets": 75 * 4, "users_tweets": 900 * 4, "graph": 200}
 APP_LIMITS_PER_HOUR = {"search_recent": 450 * 4, "users_mentions": 450 * 4}
+MASTODON_LIMIT_PER_HOUR = 300 * 12  # per account, on its instance
 SERVICE = {"handle": "flattrbot", "user_id": "900000001", "app_token": "x-app-token"}
 
 
 def simulate(rates: Rates, accounts: int, days: int, seed: int, *, x_triggers: frozenset[str],
-             find_requests: str = "search", restricted: bool = True) -> dict:
+             find_requests: str = "search", restricted: bool = True,
+             toots: MastodonRates | None = None) -> dict:
+    """One run; `toots` adds Mastodon (its rates), read with its default triggers."""
     scenario = generate_scenario(accounts, days=days, seed=seed, rates=rates, history_days=2)
+    networks = ("x", "facebook") if toots is None else ("x", "facebook", "mastodon")
+    if toots is not None:
+        add_mastodon(scenario, seed=seed, days=days, history_days=2, rates=toots)
     totals: dict[str, Any] = Counter()  # counts, and a few float measures
     with start_sandbox(scenario) as server:
         x = XNetwork(triggers=x_triggers, service_handle=SERVICE["handle"],
                      service_user_id=SERVICE["user_id"], api_base_url=server.base_url,
                      find_requests=find_requests)
-        readers: dict = {"x": x, "facebook": FacebookNetwork(api_base_url=server.base_url)}
+        readers: dict = {"x": x, "facebook": FacebookNetwork(api_base_url=server.base_url),
+                         "mastodon": MastodonNetwork(
+                             api_base_url=server.base_url, service_acct=SERVICE_ACCT,
+                             service=account_key(TOOTER["host"], TOOTER["id"]))}
         start, end = server.now, server.now + timedelta(days=days)
         queue: list = []
         for n, person in enumerate(scenario["people"]):
-            for net in ("x", "facebook"):
+            for net in networks:
                 block = person[net]
-                account = LinkedAccount(net, block["user_id"], block["token"])
+                user = (account_key(block["host"], block["id"]) if net == "mastodon"
+                        else block["user_id"])
+                account = LinkedAccount(net, user, block["token"])
                 heapq.heappush(queue, (start, f"{n:05d}{net}", net, account))
         search = XSearch(bearer_token=SERVICE["app_token"], service_handle=SERVICE["handle"],
                          service_user_id=SERVICE["user_id"], session=x.session,
@@ -104,9 +122,12 @@ def simulate(rates: Rates, accounts: int, days: int, seed: int, *, x_triggers: f
         after = Counter(server.request_counts())
         for route in ROUTES:
             totals[f"route_{route}"] = after[route] - before[route]
+        totals["route_mastodon"] = sum(after[r] - before[r] for r in after
+                                       if r.startswith("mastodon/"))
         totals["groups"] = len([s for s in streams if s.startswith("search:")])
     totals["hours"] = days * 24 - WARMUP / timedelta(hours=1)
     totals["accounts"] = accounts
+    totals["networks"] = networks
     return totals
 
 
@@ -116,12 +137,13 @@ def report(title: str, t: dict, price: float) -> dict[str, float]:
           f" {WARMUP.days}-day warm-up, {t['groups']} search group(s);"
           f" simulated in {t['wall_s']:.1f} s")
     ratios = {}
-    for net in ("x", "facebook"):
+    for net in t["networks"]:
         found = t[f"{net}_activities"]
         ratio = t[f"{net}_posts_read"] / found if found else float("inf")
         ratios[net] = ratio
-        cost = f"API cost per flattr {100 * ratio * price:6.3f} cents" if net == "x" else (
-            "(Graph API reads are not billed)")
+        cost = {"x": f"API cost per flattr {100 * ratio * price:6.3f} cents",
+                "facebook": "(Graph API reads are not billed)",
+                "mastodon": "(statuses; the instances do not bill)"}[net]
         print(f"   {net:9s} posts read {t[f'{net}_posts_read']:6d}  new activities {found:5d}  "
               f"posts read per activity {ratio:5.2f}  {cost}")
     if t["groups"]:
@@ -139,6 +161,11 @@ def report(title: str, t: dict, price: float) -> dict[str, float]:
             limit = LIMITS_PER_HOUR[route]
             print(f"   {route:15s} {per_hour / accounts:7.3f} requests/account/hour vs"
                   f" {limit}/hour ({100 * per_hour / accounts / limit:.4f}% per user)")
+    if "mastodon" in t["networks"]:
+        per_hour = t["route_mastodon"] / hours / accounts
+        print(f"   {'mastodon api':15s} {per_hour:7.3f} requests/account/hour vs"
+              f" {MASTODON_LIMIT_PER_HOUR}/hour"
+              f" ({100 * per_hour / MASTODON_LIMIT_PER_HOUR:.4f}% per account)")
     return ratios
 
 
@@ -156,18 +183,19 @@ def main() -> int:
     realistic = replace(REALISTIC, outsider_requests=args.outsiders)
     default = report("default deployment (explicit requests only): recent search with"
                      " from: groups, and the service's mentions",
-                     simulate(realistic, *run, x_triggers=DEFAULT), args.price)
+                     simulate(realistic, *run, x_triggers=DEFAULT, toots=MastodonRates()),
+                     args.price)
     report("default deployment, one query for #flattr alone (filtered here to linked people)",
            simulate(realistic, *run, x_triggers=DEFAULT, restricted=False), args.price)
     report("default deployment, every timeline read (as before issue 16)",
            simulate(realistic, *run, x_triggers=DEFAULT, find_requests="timelines"),
            args.price)
     report("all triggers (likes, reposts, explicit): likes and every timeline read",
-           simulate(realistic, *run, x_triggers=ALL), args.price)
+           simulate(realistic, *run, x_triggers=ALL, toots=MastodonRates()), args.price)
     idle = Rates(likes=0, reposts=0, quotes=0, explicit=0, originals=0,
                  facebook_page_likes_per_month=0, facebook_shares=0, facebook_statuses=0)
     report("idle people, all triggers (no activity at all: requests only)",
-           simulate(idle, *run, x_triggers=ALL), args.price)
+           simulate(idle, *run, x_triggers=ALL, toots=MastodonRates(0, 0, 0, 0)), args.price)
     target = 1.5
     verdict = "meets" if default["x"] <= target else "MISSES"
     print(f"\nX posts read per new activity under the default triggers: {default['x']:.2f}"
