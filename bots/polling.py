@@ -6,7 +6,7 @@ so a failure on one never loses or repeats what another has read."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from bots.base import FetchResult, LinkedAccount, StreamOutcome, merge_status
@@ -81,16 +81,31 @@ def schedule_after_success(stream: dict, found: int, now: datetime) -> None:
     stream["due"] = iso(now + delay)
 
 
+def forget_streams(cursor: dict | None, off: Iterable[str]) -> dict:
+    """The cursor without the streams the account's triggers do not read now: switched on
+    again, such a stream starts afresh (its first poll flattrs nothing older), so what the
+    person did while its trigger was off never flattrs."""
+    state = copy.deepcopy(cursor) if isinstance(cursor, dict) else {}
+    for name in off:
+        state.pop(name, None)
+    return state
+
+
 def run_streams(
     network: str,
     account: LinkedAccount,
     cursor: dict | None,
     now: datetime,
     pollers: dict[str, Callable[[dict], StreamOutcome]],
+    off: Iterable[str] = (),
 ) -> FetchResult:
     """Poll every due stream (every stream when the account was woken), then merge:
-    activities and cursor advance per stream."""
-    state = load_cursor(cursor, tuple(pollers))
+    activities and cursor advance per stream. `off`: the network's streams the account's
+    triggers do not need (not read, and forgotten: forget_streams); with none left to read
+    the account waits the idle pace."""
+    state = load_cursor(forget_streams(cursor, off), tuple(pollers))
+    if not pollers:
+        return FetchResult([], state, now + MAX_IDLE_DELAY, "ok")
     outcomes: list[StreamOutcome] = []
     failed = False
     for name, poll in pollers.items():

@@ -50,7 +50,10 @@ class Trigger:
 class AdapterContext:
     settings: Settings
     api_base_url: str | None  # the sandbox's address in sandbox mode, else None
-    triggers: frozenset[str]  # what this adapter's accounts flattr
+    # What this adapter's accounts flattr: the effective triggers (NetworkSpec.account_triggers,
+    # the deployment's narrowed by the person's choice). The worker keeps one adapter per set
+    # (jobs/poll.Networks) and the adapter reads only the streams they need.
+    triggers: frozenset[str]
     shared: SocialNetwork | None = None  # an adapter of this network whose HTTP session to reuse
 
 
@@ -151,7 +154,6 @@ class NetworkSpec:
     triggers: tuple[Trigger, ...]
     adapter: Callable[[AdapterContext], SocialNetwork]
     triggers_setting: str | None = None  # the Settings field choosing its triggers
-    adapter_per_triggers: bool = False  # the adapter reads only the streams its triggers need
     parsers: Mapping[str, Callable[[ParseRequest], list[Activity]]] = field(default_factory=dict)
     link: LinkFlow | None = None
     sandbox: SandboxHandler | None = None

@@ -43,13 +43,14 @@ class PollStats:
 
 class Networks:
     """The registered networks' adapters, built once per process: one pooled HTTP session
-    per network; where a network's adapter reads only the streams its triggers need (X), one
-    adapter per set of triggers, sharing that session (a person may switch some off; the
-    deployment limits all)."""
+    per network, and one adapter per set of effective triggers (NetworkSpec.account_triggers:
+    the deployment's, narrowed by the person's choice), sharing that session. Every adapter
+    is told its triggers the same way (AdapterContext.triggers) and reads only the streams
+    they need."""
 
     def __init__(self, app: App, api_base_url: str | None) -> None:
         networks.install()  # the built-in ones, whoever built the App (a no-op when done)
-        self.settings = app.settings
+        self.settings, self.api_base_url = app.settings, api_base_url
         self._base: dict[str, SocialNetwork] = {}
         self._by_triggers: dict[tuple[str, frozenset[str]], SocialNetwork] = {}
         for spec in registry.all_networks():
@@ -66,13 +67,11 @@ class Networks:
 
     def for_account(self, account: LeasedAccount) -> SocialNetwork:
         spec = registry.get(account.network)
-        if not spec.adapter_per_triggers:
-            return self._base[spec.name]
         triggers = spec.account_triggers(self.settings, account.triggers)
         with self._lock:
             if (spec.name, triggers) not in self._by_triggers:
                 self._by_triggers[spec.name, triggers] = spec.adapter(AdapterContext(
-                    self.settings, None, triggers, shared=self._base[spec.name]))
+                    self.settings, self.api_base_url, triggers, shared=self._base[spec.name]))
             return self._by_triggers[spec.name, triggers]
 
 
@@ -137,7 +136,7 @@ class Poller:
         spec = registry.find(account.network)
         if spec is not None:
             # What the account's triggers allow: the deployment's, narrowed by the person's
-            # choice (an adapter that reads only some streams has filtered already).
+            # choice (the adapter read only the streams they need; a stream may hold more).
             wanted = spec.allowed_actions(spec.account_triggers(self.app.settings,
                                                                 account.triggers))
             activities = [a for a in activities if a.action in wanted]

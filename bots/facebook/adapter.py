@@ -1,7 +1,8 @@
 """Facebook Graph API through facebook-sdk 3.1.0's GraphAPI with a person's user token.
 
-Streams: `likes` (/me/likes: Pages liked since the watermark time, newest first) and
-`posts` (/me/posts with `since` time paging: shared outside links). facebook-sdk ignores
+Streams: `likes` (/me/likes: Pages liked since the watermark time, newest first), read
+where the `page_likes` trigger is on, and `posts` (/me/posts with `since` time paging:
+shared outside links), where `shared_links` is. facebook-sdk ignores
 HTTP statuses and drops headers, so a response hook on our session remembers the last
 response (status, usage headers) per thread, and our own paging loop over
 get_connections replaces get_all_connections (which mangles arguments).
@@ -49,6 +50,8 @@ SEEN_KEPT = 50
 # Cursor key of a stream's run of failures with a bounded number of retries (codes 1 and 2,
 # `is_transient: false`): {"cause": ..., "count": n}. A successful poll of the stream ends it.
 BOUNDED = "bounded_failures"
+# Which trigger needs which stream (bots/facebook/spec.py names the triggers).
+STREAM_TRIGGERS = {"likes": "page_likes", "posts": "shared_links"}
 
 
 class GraphFailure(Exception):
@@ -64,6 +67,7 @@ class FacebookNetwork:
     def __init__(
         self,
         *,
+        triggers: frozenset[str] = frozenset(STREAM_TRIGGERS.values()),
         graph_version: str = "v22.0",
         api_base_url: str | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
@@ -71,6 +75,8 @@ class FacebookNetwork:
         max_pages: int = 20,
         session: requests.Session | None = None,
     ) -> None:
+        # As the registry worked them out for the accounts this adapter reads.
+        self.triggers = frozenset(triggers)
         self.graph_version = graph_version if graph_version.startswith("v") else "v" + graph_version
         self.page_size = page_size
         self.max_pages = max_pages
@@ -102,7 +108,10 @@ class FacebookNetwork:
                 account, st, now, lambda: self._poll_posts(graph, account, st, now)
             ),
         }
-        return run_streams(self.name, account, cursor, now, pollers)
+        off = [name for name, trigger in STREAM_TRIGGERS.items() if trigger not in self.triggers]
+        for name in off:
+            del pollers[name]
+        return run_streams(self.name, account, cursor, now, pollers, off)
 
     def _poll_likes(
         self, graph: facebook.GraphAPI, account: LinkedAccount, st: dict, now: datetime

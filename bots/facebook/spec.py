@@ -29,7 +29,7 @@ TRIGGERS = (
 def adapter(context: AdapterContext) -> SocialNetwork:
     settings = context.settings
     shared = cast(FacebookNetwork, context.shared) if context.shared is not None else None
-    return FacebookNetwork(graph_version=settings.facebook_graph_version,
+    return FacebookNetwork(triggers=context.triggers, graph_version=settings.facebook_graph_version,
                            api_base_url=context.api_base_url,
                            timeout=settings.http_timeout_seconds,
                            session=shared.session if shared is not None else None)
@@ -51,8 +51,6 @@ SPEC = NetworkSpec(
     triggers=TRIGGERS,
     triggers_setting="facebook_triggers",
     adapter=adapter,
-    # Both streams are always read; the worker keeps the activities the triggers allow.
-    adapter_per_triggers=False,
     parsers={"likes": _likes, "posts": _posts},
     link=LinkFlow(authorize=oauth.authorize, complete=oauth.complete, managed=oauth.managed,
                   managed_noun="Page"),

@@ -160,7 +160,8 @@ class MastodonNetwork:
                 lambda st: self._poll_favourites(client, account, st, now, started))
         pollers["statuses"] = guarded(
             lambda st: self._poll_statuses(client, account, account_id, st, now, started))
-        return run_streams(self.name, account, cursor, now, pollers)
+        off = () if "favourites" in pollers else ("favourites",)
+        return run_streams(self.name, account, cursor, now, pollers, off)
 
     def _poll_favourites(self, client: Mastodon, account: LinkedAccount, st: dict,
                          now: datetime, started: float) -> StreamOutcome:

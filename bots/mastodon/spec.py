@@ -75,8 +75,6 @@ SPEC = NetworkSpec(
     triggers=TRIGGERS,
     triggers_setting="mastodon_triggers",
     adapter=adapter,
-    # The favourites stream is read only where favourites flattr.
-    adapter_per_triggers=True,
     parsers={"favourites": _favourites, "statuses": _statuses},
     link=LinkFlow(authorize=oauth.needs_instance, complete=oauth.needs_instance,
                   instance=InstanceStep(parse=oauth.parse_instance, register=oauth.register,

@@ -27,7 +27,7 @@ from bots.base import (
     OutgoingMessage,
     StreamOutcome,
 )
-from bots.pacing import MAX_IDLE_DELAY, backoff_delay, recent_page_size
+from bots.pacing import backoff_delay, recent_page_size
 from bots.polling import expected_new, note_rate_limit, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
 from bots.x import NETWORK
@@ -101,9 +101,10 @@ class XNetwork:
             pollers["timeline"] = lambda st: self._guarded(
                 st, now, account, lambda: self._poll_timeline(client, account, st, now)
             )
-        if not pollers:  # nothing of this account's own to read: the search reads for it
-            return FetchResult([], cursor or {}, now + MAX_IDLE_DELAY, "ok")
-        return run_streams(self.name, account, cursor, now, pollers)
+        # With no stream of its own to read, the search reads for it. A timeline switched
+        # off is kept: the search starts where it stopped (bots/x/search.py).
+        off = () if "likes" in self.triggers else ("likes",)
+        return run_streams(self.name, account, cursor, now, pollers, off)
 
     @property
     def reads_timeline(self) -> bool:

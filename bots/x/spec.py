@@ -87,8 +87,6 @@ SPEC = NetworkSpec(
     triggers=TRIGGERS,
     triggers_setting="x_triggers",
     adapter=adapter,
-    # The likes stream is read only where likes flattr: one adapter per set of triggers.
-    adapter_per_triggers=True,
     parsers={"liked_tweets": _liked_tweets, "users_tweets": _users_tweets,
              "search_recent": _requests, "users_mentions": _requests},
     link=LinkFlow(authorize=oauth.authorize, complete=oauth.complete, refresh=oauth.refresh),
