@@ -15,7 +15,6 @@ from typing import Protocol
 from core.activity import Activity
 
 STATUSES = ("ok", "needs_reconnect", "retry", "error")
-CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post", "mastodon_dm", "mastodon_post")
 
 
 class MalformedResponse(ValueError):
@@ -57,7 +56,8 @@ class FetchResult:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    """A notification: channel is one of CHANNELS; recipient a user id or a Page id."""
+    """A notification: `channel` is how the network sends it (its own names: x_dm,
+    facebook_page_post, mastodon_post ...); `recipient` a user id, a handle or a Page id."""
 
     channel: str
     recipient: str

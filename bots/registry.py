@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bots.base import SocialNetwork
+from bots.channels import ChannelOffer
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
 from bots.shared import SharedReader
 from config import (
@@ -164,9 +165,16 @@ class NetworkSpec:
     shared_reader: Callable[[AdapterContext], SharedReader | None] | None = None
     # The monthly cap on posts read the deployment's API plan allows (None: no cap).
     read_cap: Callable[[Settings], int | None] | None = None
+    # The notification channels it offers (bots/channels.py), in the order they are tried.
+    channels: tuple[ChannelOffer, ...] = ()
 
     def account_identity(self, external_user_id: str) -> Identity:
         return identity.account(self.name, external_user_id)
+
+    @property
+    def account_scheme(self) -> Scheme:
+        """The scheme a linked account's id becomes (register checks there is one)."""
+        return next(s for s in self.schemes if s.account)
 
     @property
     def trigger_names(self) -> tuple[str, ...]:
@@ -210,6 +218,10 @@ def register(spec: NetworkSpec) -> None:
     if sum(s.account for s in spec.schemes) != 1 or any(s.network != spec.name
                                                        for s in spec.schemes):
         raise ValueError(f"{spec.name}: its schemes are its own, and one is its account's")
+    taken = {o.name for other in _NETWORKS.values() for o in other.channels} | {"log", "email"}
+    names = [o.name for o in spec.channels]
+    if len(set(names)) != len(names) or taken & set(names):
+        raise ValueError(f"{spec.name}: a channel name is taken: {sorted(taken & set(names))}")
     for scheme in spec.schemes:
         identity.register_scheme(scheme)
     if spec.triggers_setting:

@@ -14,26 +14,31 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bots import mastodon, x
+from bots import registry
 from bots.base import DeliveryResult
+from bots.registry import NetworkSpec
 from core import accounts, identity, outbox
 from core.accounts import open_token
 from core.models import Claim, Person, SocialAccount
 from core.outbox import Claimed
-from jobs.channels import Channel, Recipient
+from jobs.channels import (
+    Channel,
+    Reach,
+    Recipient,
+    announce_channels,
+    invitation_channels,
+)
 from jobs.templates import Rendered, combine, render
 from runtime import logs
 from runtime.app import App
 
 LEASE = timedelta(minutes=5)
-# "Announce my flattrs": from the person's own account, the first of these that reaches it.
-ANNOUNCE_CHANNELS = ("announce", "announce_mastodon")
 
 
 @dataclass
@@ -121,21 +126,19 @@ class Notifier:
             if outbox.opted_out(session, [str(first.identity)]):
                 return _Plan(items, "suppress", "opted out")
             recipient = _identity_recipient(str(first.identity))
-            names = ["x_dm"]
+            names = list(invitation_channels())
         else:
             person = session.get(Person, first.person_id)
             if person is None:
                 return _Plan(items, "suppress", "no such person")
-            x_account = _account_on(session, person.id, x.NETWORK)
-            on_mastodon = _account_on(session, person.id, mastodon.NETWORK)
-            subjects = [f"person:{person.id}"] + [a.identity for a in (x_account, on_mastodon)
+            linked = {spec.name: _account_on(session, person.id, spec.name)
+                      for spec in registry.all_networks()}
+            subjects = [f"person:{person.id}"] + [a.identity for a in linked.values()
                                                   if a is not None]
             if outbox.opted_out(session, subjects):
                 return _Plan(items, "suppress", "opted out")
-            recipient = self._person_recipient(session, person, x_account, announce=announce)
-            recipient = self._with_mastodon(session, recipient, person.id, on_mastodon,
-                                            announce=announce)
-            names = (list(ANNOUNCE_CHANNELS) if announce else
+            recipient = self._person_recipient(session, person, linked, announce=announce)
+            names = (list(announce_channels()) if announce else
                      [c.strip() for c in person.notify_channels.split(",") if c.strip()])
         channel = next((self.channels[n] for n in names
                         if n in self.channels and self.channels[n].reaches(recipient)), None)
@@ -154,32 +157,22 @@ class Notifier:
         return _Plan(items, "send", recipient=recipient, channel=channel, message=combine(parts))
 
     def _person_recipient(self, session: Session, person: Person,
-                          x_account: SocialAccount | None, *, announce: bool) -> Recipient:
-        own_token = None
-        if announce and x_account is not None and accounts.is_active(x_account):
-            own_token = open_token(self.app.keys, x_account.token_ciphertext)
-        x_user_id = x_account.external_user_id if x_account else None
-        if x_user_id is None:  # a creator who claimed an X identity without linking it
-            x_user_id = _claimed_x_user(session, person.id)
-        return Recipient(
-            key=f"person:{person.id}", name=person.name, email=person.email,
-            x_user_id=x_user_id, x_handle=x_account.handle if x_account else None,
-            x_own_token=own_token)
-
-    def _with_mastodon(self, session: Session, recipient: Recipient, person_id: int,
-                       account: SocialAccount | None, *, announce: bool) -> Recipient:
-        """The person's Mastodon account (linked, else claimed), and their own token when
-        they announce their flattrs."""
-        if account is None:
-            claimed = _claimed(session, person_id, mastodon.NETWORK, mastodon.ACCOUNT_KIND)
-            return replace(recipient, mastodon_account=claimed)
-        host = account.external_user_id.rpartition(":")[0]
-        handle = account.handle and (account.handle if "@" in account.handle
-                                     else f"{account.handle}@{host}")
-        own = (open_token(self.app.keys, account.token_ciphertext)
-               if announce and accounts.is_active(account) else None)
-        return replace(recipient, mastodon_account=account.external_user_id,
-                       mastodon_handle=handle, mastodon_own_token=own)
+                          linked: dict[str, SocialAccount | None], *,
+                          announce: bool) -> Recipient:
+        """The person on every network: their linked account (its handle, and their own
+        token when they announce their flattrs and it is active), else the first account
+        identity of that network they claimed."""
+        on: dict[str, Reach] = {}
+        for spec in registry.all_networks():
+            account = linked.get(spec.name)
+            if account is not None:
+                own = (open_token(self.app.keys, account.token_ciphertext)
+                       if announce and accounts.is_active(account) else None)
+                on[spec.name] = Reach(account.external_user_id, account.handle, own)
+            elif (claimed := _claimed(session, person.id, spec)) is not None:
+                on[spec.name] = Reach(claimed)
+        return Recipient(key=f"person:{person.id}", name=person.name, email=person.email,
+                         on=on)
 
     def _render(self, session: Session, item: Claimed, recipient: Recipient) -> Rendered:
         data = dict(item.payload)
@@ -256,26 +249,22 @@ def _account_on(session: Session, person_id: int, network: str) -> SocialAccount
     return mine[0] if mine else None
 
 
-def _claimed(session: Session, person_id: int, network: str, kind: str) -> str | None:
-    """The id of the first identity of (network, kind) the person claimed."""
+def _claimed(session: Session, person_id: int, spec: NetworkSpec) -> str | None:
+    """The id of the first account identity of the network the person claimed."""
+    kind = spec.account_scheme.kind
     value = session.execute(select(Claim.value).where(
         Claim.person_id == person_id, Claim.kind == "identity",
-        Claim.value.like(identity.prefix(network, kind) + "%"),
-    ).order_by(Claim.id).limit(1)).scalar_one_or_none()
-    claimed = identity.try_parse(value)
-    return claimed.id if claimed is not None else None
-
-
-def _claimed_x_user(session: Session, person_id: int) -> str | None:
-    value = session.execute(select(Claim.value).where(
-        Claim.person_id == person_id, Claim.kind == "identity",
-        Claim.value.like(identity.prefix(x.NETWORK, x.USER_KIND) + "%"),
+        Claim.value.like(identity.prefix(spec.name, kind) + "%"),
     ).order_by(Claim.id).limit(1)).scalar_one_or_none()
     claimed = identity.try_parse(value)
     return claimed.id if claimed is not None else None
 
 
 def _identity_recipient(key: str) -> Recipient:
+    """A creator who has not joined, by the identity holding their escrow: reachable on its
+    network when it is an account there."""
     held_by = identity.try_parse(key)
-    on_x = held_by is not None and (held_by.network, held_by.kind) == (x.NETWORK, x.USER_KIND)
-    return Recipient(key=key, name=key, x_user_id=held_by.id if on_x and held_by else None)
+    spec = registry.find(held_by.network) if held_by is not None else None
+    if held_by is None or spec is None or held_by.kind != spec.account_scheme.kind:
+        return Recipient(key=key, name=key)
+    return Recipient(key=key, name=key, on={held_by.network: Reach(held_by.id)})

@@ -15,24 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bots import facebook, mastodon, x
-from bots.base import LinkedAccount
-from bots.mastodon.spec import service_key
-from config import ConfigError, Settings
+from config import ConfigError
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
-from jobs.channels import (
-    Channel,
-    EmailChannel,
-    FacebookPagePost,
-    LogChannel,
-    MastodonAnnounce,
-    MastodonDirectMessage,
-    XAnnounce,
-    XDirectMessage,
-    XMention,
-)
+from jobs.channels import LogChannel, build_channels
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
@@ -60,33 +47,6 @@ class SimClock:
         import time
 
         return self.start + timedelta(seconds=(time.time() - self.anchor) * self.speed)
-
-
-def build_channels(app: App, networks: Networks, log_channel: LogChannel | None = None
-                   ) -> list[Channel]:
-    s = app.settings
-    service = (LinkedAccount(x.NETWORK, s.x_service_user_id or "", s.x_service_token,
-                             s.x_service_handle) if s.x_service_token else None)
-    on_x, on_facebook = networks.get(x.NETWORK), networks.get(facebook.NETWORK)
-    return [
-        log_channel or LogChannel(),
-        EmailChannel(s.smtp_host, s.smtp_port, s.smtp_sender, timeout=s.http_timeout_seconds),
-        XDirectMessage(on_x, service),
-        XMention(on_x, service),
-        FacebookPagePost(on_facebook, s.facebook_page_id, s.facebook_page_token),
-        XAnnounce(on_x),
-        MastodonDirectMessage(networks.get(mastodon.NETWORK), mastodon_service(s)),
-        MastodonAnnounce(networks.get(mastodon.NETWORK)),
-    ]
-
-
-def mastodon_service(settings: Settings) -> LinkedAccount | None:
-    """The service's own Mastodon account (direct messages to creators who chose them)."""
-    key = service_key(settings)
-    if key is None or not settings.mastodon_service_token:
-        return None
-    return LinkedAccount(mastodon.NETWORK, key, settings.mastodon_service_token,
-                         settings.mastodon_service_account)
 
 
 class Worker:

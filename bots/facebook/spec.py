@@ -7,6 +7,7 @@ from typing import cast
 from bots.base import SocialNetwork
 from bots.facebook import NETWORK, PAGE_KIND, USER_KIND, oauth, sandbox, webhook
 from bots.facebook.adapter import FacebookNetwork
+from bots.facebook.channels import CHANNELS
 from bots.facebook.parse import parse_likes, parse_posts
 from bots.registry import (
     AdapterContext,
@@ -58,4 +59,5 @@ SPEC = NetworkSpec(
     webhook=Webhook(handshake=webhook.handshake, rejects=webhook.rejects,
                     accounts=webhook.accounts, signed_user=webhook.signed_user,
                     confirmation=webhook.confirmation, verify_token=webhook.verify_token),
+    channels=CHANNELS,
 )

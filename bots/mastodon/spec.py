@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import cast
 
-from bots.base import MalformedResponse, SocialNetwork
+from bots.base import LinkedAccount, MalformedResponse, SocialNetwork
+from bots.channels import ChannelOffer
 from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK, account_key, oauth, sandbox
 from bots.mastodon.adapter import MastodonNetwork
+from bots.mastodon.channels import MastodonAnnounce, MastodonDirectMessage
 from bots.mastodon.parse import Viewer, parse_favourites, parse_statuses
 from bots.registry import (
     AdapterContext,
@@ -51,6 +53,24 @@ def service_key(settings: Settings) -> str | None:
         return None
 
 
+def service_account(settings: Settings) -> LinkedAccount | None:
+    """The service's own Mastodon account (direct messages to creators who chose them)."""
+    key = service_key(settings)
+    if key is None or not settings.mastodon_service_token:
+        return None
+    return LinkedAccount(NETWORK, key, settings.mastodon_service_token,
+                         settings.mastodon_service_account)
+
+
+CHANNELS = (
+    ChannelOffer("mastodon_dm", "dm", "Mastodon direct message",
+                 lambda settings, network: MastodonDirectMessage(network,
+                                                                 service_account(settings))),
+    ChannelOffer("announce_mastodon", "announce", "Announce my flattrs on Mastodon",
+                 lambda settings, network: MastodonAnnounce(network)),
+)
+
+
 def _viewer(request: ParseRequest) -> Viewer:
     try:
         return Viewer.of(request.actor, service_acct=request.handle)
@@ -81,4 +101,5 @@ SPEC = NetworkSpec(
                                         authorize=oauth.authorize, complete=oauth.complete)),
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault),
     handle_prefix="@",
+    channels=CHANNELS,
 )

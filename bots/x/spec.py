@@ -17,6 +17,7 @@ from bots.registry import (
 from bots.shared import SharedReader
 from bots.x import NETWORK, USER_KIND, oauth, sandbox, webhook
 from bots.x.adapter import XNetwork
+from bots.x.channels import CHANNELS
 from bots.x.parse import check_page, parse_liked_tweets, parse_users_tweets
 from bots.x.search import XSearch, parse_requests
 from config import Settings
@@ -96,4 +97,5 @@ SPEC = NetworkSpec(
     handle_prefix="@",
     shared_reader=shared_reader,
     read_cap=lambda settings: settings.x_monthly_read_cap,
+    channels=CHANNELS,
 )

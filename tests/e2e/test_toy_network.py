@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,7 +15,8 @@ import requests
 from sqlalchemy import select
 
 from bots import registry
-from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessage
+from bots.base import DeliveryResult, FetchResult, LinkedAccount, OutgoingMessage, SocialNetwork
+from bots.channels import ChannelOffer, Message, Recipient
 from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
 from bots.sandbox import SandboxServer, generate_scenario, start_sandbox
 from bots.sandbox.faults import Fault
@@ -22,17 +24,19 @@ from bots.sandbox.replies import Reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import World
 from config import Settings
-from core import identity, people
+from core import identity, notifications, people
 from core.accounts import NEEDS_RECONNECT, link_account
 from core.activity import Activity, Target
 from core.crypto import generate_key
 from core.db import Database
 from core.identity import Scheme
 from core.models import Notification, SocialAccount
+from jobs.channels import choices
 from jobs.worker import Worker
 from runtime.app import App, rules_from
 
 TOY = "toy"
+POSTED: list[tuple[str, str]] = []  # what the toy network delivered: (recipient, text)
 HEARTS = {"alice": ["https://example.org/song", "https://example.org/poem"]}
 SHRUGS = {"alice": ["https://example.org/meh"]}  # an action no trigger lets through
 
@@ -70,7 +74,27 @@ class ToyNetwork:
                            now + timedelta(minutes=5), "ok", requests=1)
 
     def post(self, message: OutgoingMessage, sender: LinkedAccount) -> DeliveryResult:
-        return DeliveryResult(ok=False, error="toys do not talk")
+        if message.channel != "toy_note":
+            return DeliveryResult(ok=False, error="toys do not talk")
+        POSTED.append((message.recipient, message.text))
+        return DeliveryResult(ok=True)
+
+
+@dataclass
+class ToyNote:
+    """The toy's one notification channel: a note to the recipient's toy account."""
+
+    network: SocialNetwork
+    name: str = "toy_note"
+
+    def reaches(self, recipient: Recipient) -> bool:
+        return recipient.at(TOY) is not None
+
+    def send(self, recipient: Recipient, message: Message) -> DeliveryResult:
+        on_toy = recipient.at(TOY)
+        assert on_toy is not None
+        return self.network.post(OutgoingMessage("toy_note", on_toy.user_id, message.short),
+                                 LinkedAccount(TOY, "service", "toy-service-token"))
 
 
 def _route(world: World, request: Request) -> Reply | None:
@@ -93,6 +117,8 @@ SPEC = NetworkSpec(
     triggers=(Trigger("hearts", frozenset({"heart"}), default=True),),
     adapter=ToyNetwork,
     parsers={"hearts": _parse_hearts},
+    channels=(ChannelOffer("toy_note", "dm", "Toy note",
+                           lambda settings, network: ToyNote(network)),),
     sandbox=SandboxHandler(owns=lambda path: path.startswith("/toy/"), route=_route,
                            fault=_fault),
 )
@@ -165,3 +191,27 @@ def test_a_toy_network_is_known_everywhere_while_registered(toy: NetworkSpec) ->
     with pytest.raises(identity.InvalidIdentity):
         identity.parse("toy:bob")
     registry.register(SPEC)  # for the fixture's own unregister
+
+
+def test_a_toy_network_offers_its_own_notification_channel(  # type: ignore[no-untyped-def]
+        database_url: str, db: Database, clock, sandbox: SandboxServer) -> None:
+    assert choices()["toy_note"] == "Toy note"  # the pages offer it
+    settings = Settings(database_url=database_url, sandbox_url=sandbox.base_url,
+                        token_keys=generate_key())
+    app = App(settings=settings, db=db, rules=rules_from(settings), clock=clock)
+    with app.db.unit_of_work() as session:
+        alice = people.add_person(session, app.rules, "alice", 1000, 5000, now=clock.now)
+        alice.notify_channels = "toy_note"
+        link_account(session, app.keys, person_id=alice.id, network=TOY,
+                     external_user_id="alice", token="toy-token-alice", now=clock.now)
+        notifications.enqueue(session, "needs_reconnect", "needs_reconnect:toy-test",
+                              now=clock.now, person_id=alice.id,
+                              payload={"network": TOY, "handle": "alice"})
+    POSTED.clear()
+    worker = Worker(app, api_base_url=sandbox.base_url, owner="toy-test")
+    try:
+        stats = worker.notify()
+    finally:
+        worker.close()
+    assert (stats.sent, dict(stats.by_channel)) == (1, {"toy_note": 1})
+    assert [to for to, _ in POSTED] == ["alice"]
