@@ -107,6 +107,13 @@ def defer(session: Session, claimed: Claimed, *, until: datetime, reason: str) -
                    " last_error = :reason", {"at": until, "reason": reason[:500]}, "at")
 
 
+def give_back(session: Session, claimed: Claimed, *, now: datetime) -> bool:
+    """Untouched (the worker stops): back to pending, due now, the attempt given back."""
+    return _finish(session, claimed,
+                   "status = 'pending', attempts = attempts - 1, next_attempt_at = :now",
+                   {"now": now}, "now")
+
+
 # -- announcements: one post per person per day -------------------------------------------
 
 ANNOUNCE_KINDS = ("announce_flattr", "announce_day")

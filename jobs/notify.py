@@ -12,6 +12,7 @@ database transaction.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from jobs.templates import Rendered, combine, render
 from runtime import logs
 from runtime.app import App
 
-LEASE = timedelta(minutes=5)
+LEASE = timedelta(minutes=5)  # of real time: a fast clock scales it (Worker's lease_scale)
 
 
 @dataclass
@@ -50,11 +51,12 @@ class NotifyStats:
     suppressed: int = 0
     deferred: int = 0
     folded: int = 0  # announcements taken into their day's post
+    given_back: int = 0  # claimed, then handed back untouched because the worker stops
     by_channel: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: NotifyStats) -> None:
         for name in ("claimed", "sent", "retried", "failed", "suppressed", "deferred",
-                     "folded"):
+                     "folded", "given_back"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for channel, n in other.by_channel.items():
             self.by_channel[channel] += n
@@ -74,19 +76,27 @@ class _Plan:
 
 
 class Notifier:
-    def __init__(self, app: App, channels: Sequence[Channel], *, batch: int = 100) -> None:
+    def __init__(self, app: App, channels: Sequence[Channel], *, batch: int = 100,
+                 lease: timedelta = LEASE) -> None:
         self.app = app
         self.channels = {c.name: c for c in channels}
         self.batch = batch
+        # In the app's clock: a claim lapsing while its batch is still being sent would let
+        # another worker send the same messages again.
+        self.lease = lease
+        # Set when the worker stops: the recipient in hand is finished, the rest of the
+        # claimed batch is handed back (due now, for any worker), nothing more is claimed.
+        self.stop = threading.Event()
 
     def run_once(self) -> NotifyStats:
-        """Drain everything due now; returns what happened."""
+        """Drain everything due now (until none is left or `stop` is set)."""
         total = NotifyStats()
-        while True:
+        while not self.stop.is_set():
             stats = self._one_batch()
             total.add(stats)
             if stats.claimed < self.batch and not stats.folded:  # folding may make a day due
-                return total
+                break
+        return total
 
     def daily(self) -> dict[str, int]:
         """Digests of new flattrs, and claim invitations where the operator enabled them."""
@@ -102,14 +112,29 @@ class Notifier:
     def _one_batch(self) -> NotifyStats:
         stats = NotifyStats()
         now = self.app.now()
-        claimed = outbox.claim_due(self.app.db, now=now, limit=self.batch, lease=LEASE)
+        claimed = outbox.claim_due(self.app.db, now=now, limit=self.batch, lease=self.lease)
         stats.claimed = len(claimed)
         if not claimed:
             return stats
+        groups = _groups(claimed)
+        plans: list[_Plan] = []
         with self.app.db.unit_of_work() as session:
-            plans = [self._plan(session, items, now) for items in _groups(claimed)]
+            for items in groups:
+                if self.stop.is_set():
+                    break
+                plans.append(self._plan(session, items, now))
+        done = 0
         for plan in plans:
+            if self.stop.is_set():
+                break
             self._carry_out(plan, stats)
+            done += 1
+        left = [item for items in groups[done:] for item in items]
+        if left:
+            with self.app.db.unit_of_work() as session:
+                stats.given_back = sum(outbox.give_back(session, item, now=self.app.now())
+                                       for item in left)
+            logs.event("notify.given_back", n=stats.given_back)
         return stats
 
     # -- deciding (read-only, one transaction) ---------------------------------------------

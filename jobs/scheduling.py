@@ -79,8 +79,9 @@ def _guard(worker: Worker, name: str, job: Callable[[], Any]) -> Callable[[], No
 
 def run_forever(worker: Worker, intervals: Intervals,
                 until: threading.Event | None = None) -> int:
-    """Run until SIGTERM/SIGINT (or `until`): stop claiming, finish the batch in hand, give
-    back leases, exit 0."""
+    """Run until SIGTERM/SIGINT (or `until`): stop claiming, finish the item in hand (each
+    job checks Worker.stop: the fetches in flight, the shared stream, the recipient being
+    notified), give back leases and claims, exit 0."""
     stop = until or threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:

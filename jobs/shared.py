@@ -11,6 +11,7 @@ the month's reads near the cap. `Worker.poll` runs it after the accounts' polls.
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -45,6 +46,9 @@ class SharedPoller:
                  lease: timedelta, batch: int | None = None) -> None:
         self.app, self.owner, self.lease = app, owner, lease
         self.batch = batch or app.settings.poll_batch_size
+        # Set when the worker stops: the stream in hand is finished and stored, the others
+        # leased are handed back (release) when the worker closes.
+        self.stop = threading.Event()
         self.readers: dict[str, SharedReader] = {}
         for spec in registry.all_networks():
             if spec.shared_reader is None:
@@ -58,7 +62,7 @@ class SharedPoller:
 
     def run_once(self) -> PollStats:
         stats = PollStats()
-        if not self.readers:
+        if not self.readers or self.stop.is_set():
             return stats
         now = self.app.now()
         if self._planned_at is None or now - self._planned_at >= PLAN_EVERY:
@@ -70,6 +74,8 @@ class SharedPoller:
             leased = streams.lease_due(self.app.db, self.owner, now=self.app.now(),
                                        limit=self.batch, lease=self.lease)
             for stream in leased:
+                if self.stop.is_set():
+                    return stats
                 found = self.readers.get(stream.network)
                 if found is None:  # a network this worker does not read: leave it be
                     continue

@@ -20,6 +20,7 @@ from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
 from jobs.channels import LogChannel, build_channels
+from jobs.notify import LEASE as NOTIFY_LEASE
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
@@ -72,7 +73,8 @@ class Worker:
                                    api_base_url=base_url if app.settings.networks == "sandbox"
                                    else None)
         self.log_channel = log_channel or LogChannel()
-        self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel))
+        self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel),
+                                 lease=NOTIFY_LEASE * lease_scale)
         self.stopping = threading.Event()
 
     # -- the jobs --------------------------------------------------------------------------
@@ -136,9 +138,12 @@ class Worker:
     # -- lifecycle -------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop claiming; the batch in hand is finished (fetches complete and are stored)."""
+        """Stop claiming: each job finishes the item in hand (the fetches in flight, the
+        shared stream, the recipient being notified) and hands the rest back."""
         self.stopping.set()
         self.poller.stop.set()
+        self.shared.stop.set()
+        self.notifier.stop.set()
 
     def close(self) -> None:
         self.poller.close()
