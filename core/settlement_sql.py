@@ -5,6 +5,7 @@ and the fee core.split.fee_of, written in SQL (tests hold them to each other). L
 are built from the rows that own them (core.ledger.key_sql) and matched whole.
 """
 
+from core.identity import sql_url_identity
 from core.ledger import AccountKind, key_sql, like_sql
 
 WALLET, EARNINGS, ESCROW = AccountKind.WALLET, AccountKind.EARNINGS, AccountKind.ESCROW
@@ -110,9 +111,9 @@ JOIN things t ON t.id = f.thing_id AND t.owner_id = f.person_id
 # ... which go through escrow instead, still marked with their owner (unlike any other
 # escrow): the release stage pays the owner the others' shares and gives their own back
 # (core.escrow.post_release), whatever the date.
-HOLD_OWN_PAID_SQL = """
+HOLD_OWN_PAID_SQL = f"""
 UPDATE thing_totals SET state = 'escrow', escrow_until = :deadline,
-       identity = (SELECT COALESCE(t.identity, 'url:' || t.url) FROM things t
+       identity = (SELECT COALESCE(t.identity, {sql_url_identity("t.url")}) FROM things t
                    WHERE t.id = thing_totals.thing_id)
 WHERE period = :p AND thing_id = :thing AND state = 'paid'
 """
