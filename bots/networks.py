@@ -4,11 +4,12 @@ for what it provides) and one line in BUILTIN."""
 from __future__ import annotations
 
 from bots import registry
+from bots.bluesky.spec import SPEC as BLUESKY
 from bots.facebook.spec import SPEC as FACEBOOK
 from bots.registry import NetworkSpec
 from bots.x.spec import SPEC as X
 
-BUILTIN: tuple[NetworkSpec, ...] = (X, FACEBOOK)
+BUILTIN: tuple[NetworkSpec, ...] = (X, FACEBOOK, BLUESKY)
 
 
 def install() -> None:

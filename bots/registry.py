@@ -120,6 +120,7 @@ class NetworkSpec:
     triggers_setting: str | None = None  # the Settings field choosing its triggers
     adapter_per_triggers: bool = False  # the adapter reads only the streams its triggers need
     parsers: Mapping[str, Callable[[ParseRequest], list[Activity]]] = field(default_factory=dict)
+    json_lines: frozenset[str] = frozenset()  # parsers whose body is JSON lines (a list)
     link: LinkFlow | None = None
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None

@@ -96,7 +96,8 @@ def run_parse(args: argparse.Namespace) -> int:
     chosen = frozenset(given) | spec.always_on
     try:
         text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
-        body = json.loads(text)
+        body = ([json.loads(line) for line in text.splitlines() if line.strip()]
+                if args.endpoint in spec.json_lines else json.loads(text))
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {args.file}: {exc}")

@@ -51,15 +51,19 @@ def test_format_then_parse_is_the_identity(user_id, network_kind):
 
 @pytest.fixture
 def open_networks() -> Iterator[None]:
-    """Schemes like the coming networks' ones, registered for one test."""
-    identity.register_scheme(Scheme("mastodon:", "mastodon", "account",
-                                    r"[a-z0-9.-]{1,253}:[0-9]{1,20}", account=True))
-    identity.register_scheme(Scheme("bluesky:", "bluesky", "account",
-                                    r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})",
-                                    account=True))
+    """Schemes like the open networks' ones, registered for one test where the network is
+    not built in (yet)."""
+    added = []
+    for scheme in (Scheme("mastodon:", "mastodon", "account", r"[a-z0-9.-]{1,253}:[0-9]{1,20}",
+                          account=True),
+                   Scheme("bluesky:", "bluesky", "account",
+                          r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})", account=True)):
+        if not any(s.network == scheme.network for s in identity.schemes()):
+            identity.register_scheme(scheme)
+            added.append(scheme.network)
     yield
-    identity.unregister_network("mastodon")
-    identity.unregister_network("bluesky")
+    for network in added:
+        identity.unregister_network(network)
 
 
 def test_ids_may_contain_colons(open_networks):
