@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # types only: the sandbox package imports this module
     from bots.sandbox.faults import Fault
     from bots.sandbox.replies import Reply
     from bots.sandbox.request import Request
+    from bots.sandbox.server import SandboxServer
     from bots.sandbox.world import World
 
 
@@ -84,6 +85,16 @@ class SandboxHandler:
     owns: Callable[[str], bool]  # is this path the network's (for fault shapes)?
     route: Callable[[World, Request], Reply | None]  # None: not one of its paths
     fault: Callable[[Fault, datetime], Reply | None]  # an injected failure, in its shape
+    # Servers of its own beside the HTTP one (Bluesky's Jetstream websocket): started with
+    # the sandbox, each (name, url, stop); their addresses are at GET /_sandbox/services.
+    serve: Callable[[SandboxServer], list[Service]] | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    url: str
+    stop: Callable[[], None]
 
 
 @dataclass(frozen=True)

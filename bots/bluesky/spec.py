@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bots.base import MalformedResponse, SocialNetwork
-from bots.bluesky import NETWORK, USER_KIND, parse
+from bots.bluesky import NETWORK, USER_KIND, parse, sandbox
 from bots.bluesky.adapter import BlueskyNetwork
-from bots.registry import AdapterContext, NetworkSpec, ParseRequest, Trigger
+from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
 from core.activity import Activity
 from core.identity import Scheme
 
@@ -47,5 +47,7 @@ SPEC = NetworkSpec(
     adapter=adapter,
     parsers={"jetstream": _jetstream, "listRecords": _list_records},
     json_lines=frozenset({"jetstream"}),
+    sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault,
+                           serve=sandbox.serve),
     handle_prefix="@",
 )

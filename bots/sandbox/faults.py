@@ -16,6 +16,8 @@ FAULT_KINDS = (
     "disconnect",
     "revoked",
     "usage_capped",
+    "duplicate",
+    "slow_consumer",
 )
 
 
@@ -40,6 +42,7 @@ class Fault:
     latency_ms: int = 0
     status: int = 503
     reset_in_s: int = 900
+    after: int = 0  # stream faults: how many events pass first
     id: int = 0
     hits: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)

@@ -16,6 +16,8 @@ Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock
                                                 it at GET /vNN.N/me/accounts
   facebook_page_likes: [{user_id, page_id, at}]
   facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
+  bluesky: see bots/bluesky/sandbox_world.py (people gain `bluesky: {did, handle,
+           app_password}`, creators `bluesky_did`)
 """
 
 from __future__ import annotations
@@ -229,4 +231,6 @@ def generate_scenario(
             post["id"] = f"{fb_id}_{n:09d}"
         scenario["facebook_posts"].extend(fb_posts)
     scenario["x_posts"].sort(key=lambda item: int(item["id"]))
+    from bots.bluesky.scenario import add_bluesky  # its own random stream: X and Facebook
+    add_bluesky(scenario, seed=seed, begin=begin, end=end)  # data stay as they were
     return scenario

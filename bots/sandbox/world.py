@@ -67,6 +67,8 @@ class World:
     pending_codes: dict[str, dict] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
     clock: Callable[[], datetime] | None = None
+    scenario: dict[str, Any] = field(default_factory=dict)  # as loaded
+    networks: dict[str, Any] = field(default_factory=dict)  # a network's own state, by name
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- clock -----------------------------------------------------------------------------
@@ -194,6 +196,7 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
         scenario = json.loads(scenario)
     assert isinstance(scenario, dict)
     world = World(now=parse_at(scenario.get("start", "2025-01-01T00:00:00+00:00")), clock=clock)
+    world.scenario = scenario
     world.service = dict(scenario.get("service", {}))
     for user in scenario.get("x_users", []):
         world.x_users[str(user["id"])] = {
