@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bots.base import SocialNetwork
+from bots.base import SocialNetwork, StreamSource
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
 from config import (
     Settings,
@@ -136,6 +136,8 @@ class NetworkSpec:
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None
     handle_prefix: str = ""  # how a handle is shown ("@" on X)
+    # A live stream the worker reads beside the polls (Bluesky's Jetstream): jobs/stream.py.
+    stream: Callable[[AdapterContext], StreamSource] | None = None
 
     def account_identity(self, external_user_id: str) -> Identity:
         return identity.account(self.name, external_user_id)

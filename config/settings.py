@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     bluesky_replay_hours: Annotated[float, Field(gt=0, le=72)] = 24.0
     bluesky_dids_per_connection: Annotated[int, Field(ge=1, le=10_000)] = 10_000
     bluesky_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    bluesky_batch_wait_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
     # Worker.
     poll_concurrency: Annotated[int, Field(ge=1, le=256)] = 8

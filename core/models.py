@@ -347,3 +347,16 @@ class SignInFailure(Base):
     name: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
     __table_args__ = (Index("ix_sign_in_failures_name", "name", "failed_at"),)
+
+
+class StreamCursor(Base):
+    """Where one shard of a network's live stream was read to (`position`: the stream's own
+    cursor, Jetstream's time_us) and the worker that reads it now (a lease): core/streams.py."""
+
+    __tablename__ = "stream_cursors"
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    position: Mapped[int | None] = mapped_column(BigInteger)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)

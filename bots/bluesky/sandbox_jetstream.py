@@ -5,8 +5,9 @@ on its own loopback port that streams the world's events in the real event shape
 collections (a prefix like `app.bsky.feed.*` allowed) and 10,000 DIDs; without a cursor it
 tails from now; a cursor is replayed from (inclusive, so the last event seen comes again),
 but never from before the replay window (`BlueskyWorld.window`): an older cursor is
-silently moved to the oldest kept event, as Jetstream does. New events are sent as the
-sandbox clock passes them.
+silently moved to the oldest kept event, as Jetstream does. With `requireHello=true`
+nothing is sent until the client's first message, an `options_update` with its
+wantedDids. New events are sent as the sandbox clock passes them.
 
 Faults (server.add_fault(kind, path="subscribe", after=N, times=1)), taken once per
 connection: 'disconnect' (the TCP connection drops after N events), 'duplicate' (from the
@@ -18,6 +19,7 @@ latency_ms), 'status' / 'rate_limit' (the handshake refused with that HTTP statu
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
@@ -94,10 +96,19 @@ def _stream(server: SandboxServer, sky: BlueskyWorld, connection: ServerConnecti
             params: list[tuple[str, str]], fault: Fault | None, stopping: threading.Event
             ) -> None:
     collections = [v for k, v in params if k == "wantedCollections"]
-    exact = {c for c in collections if not c.endswith(".*")}
-    prefixes = tuple(c[:-1] for c in collections if c.endswith(".*"))
     dids = {v for k, v in params if k == "wantedDids"}
     cursor = dict(params).get("cursor")
+    if dict(params).get("requireHello") == "true":  # the options come in the first message
+        options = json.loads(connection.recv(timeout=30))
+        payload = options.get("payload") or {} if options.get("type") == "options_update" \
+            else {}
+        collections = list(payload.get("wantedCollections") or collections)
+        dids = set(payload.get("wantedDids") or [])
+        if len(collections) > MAX_COLLECTIONS or len(dids) > MAX_DIDS:
+            connection.close(1008, "too many wantedCollections or wantedDids")
+            return
+    exact = {c for c in collections if not c.endswith(".*")}
+    prefixes = tuple(c[:-1] for c in collections if c.endswith(".*"))
     now_us = time_us(server.world.current_time())
     oldest = now_us - int(sky.window.total_seconds() * 1_000_000)
     start = max(int(cursor), oldest) if cursor else now_us + 1

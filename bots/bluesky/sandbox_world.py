@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bots.bluesky import LIKE, POST, REPOST
+from bots.bluesky import LIKE, NETWORK, POST, REPOST
 from bots.bluesky.ids import cid, time_us
 from bots.sandbox.world import World, parse_at
 
@@ -68,9 +68,9 @@ class BlueskyWorld:
 def bluesky_of(world: World) -> BlueskyWorld:
     """The world's Bluesky, built from its scenario the first time it is asked for."""
     with world.lock:
-        found = world.networks.get("bluesky")
+        found = world.networks.get(NETWORK)
         if found is None:
-            found = world.networks["bluesky"] = build(world.scenario.get("bluesky") or {})
+            found = world.networks[NETWORK] = build(world.scenario.get(NETWORK) or {})
         return found
 
 

@@ -10,6 +10,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from bots.bluesky import NETWORK
 from bots.bluesky.ids import plc, tid_at
 
 HANDLE_DOMAIN = "bsky.example"
@@ -78,7 +79,7 @@ def add_bluesky(scenario: dict[str, Any], *, seed: int, begin: datetime, end: da
         return max(0, int(rng.gauss(expected, expected**0.5) + 0.5)) if expected else 0
 
     for person in scenario.get("people", []):
-        me = person["bluesky"] = bluesky_person(person["key"])
+        me = person[NETWORK] = bluesky_person(person["key"])
         sky["accounts"].append({**me, "name": person.get("name", person["key"])})
         mine: list[dict[str, Any]] = []
         for post in rng.sample(pool, min(len(pool), count(likes_per_day))):
@@ -105,6 +106,6 @@ def add_bluesky(scenario: dict[str, Any], *, seed: int, begin: datetime, end: da
         at = when()
         sky["follows"].append({"did": me["did"], "rkey": rkey(at),
                                "subject": rng.choice(pool)["did"], "at": at.isoformat()})
-    scenario["bluesky"] = sky
+    scenario[NETWORK] = sky
     scenario.setdefault("service", {})["bluesky_did"] = service["did"]
     scenario["service"]["bluesky_handle"] = service["handle"]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from bots.base import MalformedResponse, SocialNetwork
+from datetime import timedelta
+
+import requests
+
+from bots.base import MalformedResponse, SocialNetwork, StreamSource
 from bots.bluesky import NETWORK, USER_KIND, parse, sandbox
 from bots.bluesky.adapter import BlueskyNetwork
+from bots.bluesky.consumer import Jetstream, Limits
+from bots.bluesky.xrpc import Xrpc
 from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
 from core.activity import Activity
 from core.identity import Scheme
@@ -21,6 +27,26 @@ SCHEME = Scheme("bluesky:", NETWORK, USER_KIND, parse.DID_PATTERN, account=True)
 
 def adapter(context: AdapterContext) -> SocialNetwork:
     return BlueskyNetwork()
+
+
+def stream(context: AdapterContext) -> StreamSource:
+    """The Jetstream consumer: the sandbox's (its address from /_sandbox/services) when the
+    networks are emulated, else the configured one."""
+    settings = context.settings
+    jetstream_url, appview, pds = (settings.bluesky_jetstream_url, settings.bluesky_appview_url,
+                                   settings.bluesky_pds_url)
+    if context.api_base_url:
+        appview = pds = context.api_base_url
+        services = requests.get(f"{context.api_base_url}/_sandbox/services",
+                                timeout=settings.http_timeout_seconds).json()["services"]
+        jetstream_url = services["bluesky.jetstream"]
+    return Jetstream(jetstream_url, Xrpc(appview, pds, timeout=settings.http_timeout_seconds),
+                     service_did=settings.bluesky_service_did,
+                     service_handle=settings.bluesky_service_handle,
+                     shard_size=settings.bluesky_dids_per_connection,
+                     replay=timedelta(hours=settings.bluesky_replay_hours),
+                     limits=Limits(batch_size=settings.bluesky_batch_size,
+                                   max_wait=settings.bluesky_batch_wait_seconds))
 
 
 def _jetstream(request: ParseRequest) -> list[Activity]:
@@ -50,4 +76,5 @@ SPEC = NetworkSpec(
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault,
                            serve=sandbox.serve),
     handle_prefix="@",
+    stream=stream,
 )
