@@ -66,6 +66,16 @@ class ParseRequest:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a form-based linking flow (Bluesky: handle and app password)."""
+
+    name: str
+    label: str
+    secret: bool = False  # a password field, never echoed back nor logged
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class LinkFlow:
     """How the web app links an account: the authorize redirect, then the callback's code
     exchanged for tokens and the account's identity; optionally a token refresh (the
@@ -76,6 +86,11 @@ class LinkFlow:
     refresh: Callable[[Settings, str, datetime], Tokens] | None = None
     managed: Callable[[Settings, str], list[Managed]] | None = None
     managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
+    # A form instead of a redirect (no OAuth): the web app shows `form`, then `verify`
+    # proves the account from what was typed (settings, fields, now).
+    form: tuple[FormField, ...] = ()
+    verify: Callable[[Settings, Mapping[str, str], datetime], tuple[Tokens, AccountInfo]] \
+        | None = None
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ from datetime import timedelta
 import requests
 
 from bots.base import MalformedResponse, SocialNetwork, StreamSource
-from bots.bluesky import NETWORK, USER_KIND, parse, sandbox
+from bots.bluesky import NETWORK, USER_KIND, link, parse, sandbox
 from bots.bluesky.adapter import BlueskyNetwork
 from bots.bluesky.consumer import Jetstream, Limits
 from bots.bluesky.xrpc import Xrpc
-from bots.registry import AdapterContext, NetworkSpec, ParseRequest, SandboxHandler, Trigger
+from bots.registry import (
+    AdapterContext,
+    LinkFlow,
+    NetworkSpec,
+    ParseRequest,
+    SandboxHandler,
+    Trigger,
+)
 from core.activity import Activity
 from core.identity import Scheme
 
@@ -73,6 +80,8 @@ SPEC = NetworkSpec(
     adapter=adapter,
     parsers={"jetstream": _jetstream, "listRecords": _list_records},
     json_lines=frozenset({"jetstream"}),
+    link=LinkFlow(authorize=link.authorize, complete=link.complete, form=link.FIELDS,
+                  verify=link.verify),
     sandbox=SandboxHandler(owns=sandbox.owns, route=sandbox.route, fault=sandbox.fault,
                            serve=sandbox.serve),
     handle_prefix="@",
