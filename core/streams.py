@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Session
 
 from core.db import Database, rows_affected
 from core.ingest_sql import insert
-from core.models import StreamCursor, timed
+from core.models import StreamCursor, UtcDateTime, timed
 
 
 class LeaseLost(RuntimeError):
@@ -34,6 +34,9 @@ class Held:
     shard: int
     owner: str
     position: int | None  # None: never read (start from now)
+    # When a batch was last stored: the reader was connected until then, so a quiet shard
+    # whose position is old has lost nothing before it.
+    read_until: datetime | None = None
 
 
 def acquire(db: Database, network: str, shard: int, owner: str, *, now: datetime,
@@ -47,10 +50,14 @@ def acquire(db: Database, network: str, shard: int, owner: str, *, now: datetime
         row = session.execute(timed(
             "UPDATE stream_cursors SET lease_owner = :owner, lease_until = :until"
             " WHERE network = :network AND shard = :shard AND (lease_owner IS NULL"
-            " OR lease_owner = :owner OR lease_until < :now) RETURNING position",
-            "until", "now"), {"owner": owner, "until": now + lease, "now": now,
-                              "network": network, "shard": shard}).first()
-    return Held(network, shard, owner, row.position) if row is not None else None
+            " OR lease_owner = :owner OR lease_until < :now) RETURNING position, updated_at",
+            "until", "now").columns(position=BigInteger(), updated_at=UtcDateTime()),
+            {"owner": owner, "until": now + lease, "now": now, "network": network,
+             "shard": shard}).first()
+    if row is None:
+        return None
+    read_until = row.updated_at if row.position is not None else None
+    return Held(network, shard, owner, row.position, read_until)
 
 
 def advance(session: Session, held: Held, position: int | None, *, now: datetime,
@@ -79,4 +86,4 @@ def release(db: Database, network: str, shard: int, owner: str) -> None:
 
 def positions(session: Session, network: str) -> dict[int, int | None]:
     return dict(session.execute(select(StreamCursor.shard, StreamCursor.position).where(
-        StreamCursor.network == network)).tuples().all())
+        StreamCursor.network == network)).all())  # type: ignore[arg-type]

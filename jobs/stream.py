@@ -46,8 +46,8 @@ from runtime.app import App
 RESHARD_S = 30.0  # how often a reader looks for accounts linked or unlinked
 BACKOFF_START_S, BACKOFF_CAP_S = 0.5, 60.0
 BACKFILL_MARGIN = timedelta(minutes=5)  # read a little before the stored position
-# An idle, connected stream has sent everything older than this: the stored position moves
-# on, so that a quiet shard's position does not age past the replay window.
+# A connected stream has sent everything older than this (a quiet shard's position may be
+# old, but the time of its last stored batch says until when it was read).
 IDLE_LAG = timedelta(minutes=1)
 
 
@@ -185,10 +185,6 @@ class Streams:
                 position = self._catch_up(source, held, shard, stats)
                 read_since = time.monotonic()
                 for batch in source.batches(shard.accounts, position, stop):
-                    if not batch.events:  # caught up: nothing older is still to come
-                        batch = replace(batch, position=max(batch.position or 0,
-                                                            source.position_at(
-                                                                self.app.now() - IDLE_LAG)))
                     self._store(held, batch, shard, stats)
                     if batch.events:
                         backoff = BACKOFF_START_S
@@ -213,16 +209,19 @@ class Streams:
     def _catch_up(self, source: StreamSource, held: Held, shard: Shard,
                   stats: StreamStats) -> int:
         """The position to read from: now for a new shard; after a gap longer than the
-        stream replays, the backfilled gap is stored first."""
+        stream replays (no batch stored for that long), the backfilled gap is stored first.
+        An older position of a shard read until recently is fine: nothing of its accounts
+        happened between (the stream moves it to the oldest event it keeps)."""
         now = self.app.now()
         if held.position is None:
             position = source.position_at(now)
             self._store(held, StreamBatch(position), shard, stats)
             return position
-        oldest = source.position_at(now - source.replay)
-        if held.position >= oldest:
+        read_until = held.read_until or source.moment_of(held.position)
+        if now - read_until <= source.replay:
             return held.position
-        since = source.moment_of(held.position) - BACKFILL_MARGIN
+        oldest = source.position_at(now - source.replay)
+        since = min(source.moment_of(held.position), read_until - IDLE_LAG) - BACKFILL_MARGIN
         # Listed from the start of that month: a like deleted during the gap is found
         # missing, and its flattr taken back while the month is open.
         listed_since = period_start(period_of(since))
