@@ -145,7 +145,7 @@ def _load(path: Path) -> dict:
 def _with_bluesky(spec: dict) -> dict:
     """The scenario with Bluesky people, posts, likes and reposts, where it has none (the
     demo scenario file predates them): generated from its people and creators."""
-    if "bluesky" in spec:
+    if bluesky.NETWORK in spec:
         return spec
     import copy
 
