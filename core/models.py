@@ -351,7 +351,8 @@ class SignInFailure(Base):
 
 class StreamCursor(Base):
     """Where one shard of a network's live stream was read to (`position`: the stream's own
-    cursor, Jetstream's time_us) and the worker that reads it now (a lease): core/streams.py."""
+    cursor, Jetstream's time_us) and the worker that reads it now (a lease):
+    core/live_streams.py."""
 
     __tablename__ = "stream_cursors"
     network: Mapped[str] = mapped_column(String(16), primary_key=True)

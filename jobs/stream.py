@@ -3,7 +3,7 @@ here, beside the polls, by a long-lived thread per shard.
 
 A network's linked accounts are cut into shards by id (`(id - 1) // shard_size`, so an
 account never changes shard); each shard has its stored position and a lease
-(core/streams.py): one worker reads a shard at a time, and another takes over when its
+(core/live_streams.py): one worker reads a shard at a time, and another takes over when its
 lease runs out. Reading a shard:
 
 1. take the lease; no position yet: start from now (and store it);
@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session
 from bots import networks, registry
 from bots.base import StreamAccount, StreamBatch, StreamBroken, StreamSource
 from bots.registry import AdapterContext, NetworkSpec
-from core import streams
+from core import live_streams as streams
 from core.flattring import record_activities, withdraw
+from core.live_streams import Held, LeaseLost
 from core.models import ActivityRecord, SocialAccount
 from core.periods import period_of, period_start
-from core.streams import Held, LeaseLost
 from runtime import logs
 from runtime.app import App
 

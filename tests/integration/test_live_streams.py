@@ -1,4 +1,4 @@
-"""core/streams.py: a stream shard's stored position and its lease, on both databases."""
+"""core/live_streams.py: a stream shard's stored position and its lease, on both databases."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core import streams
+from core import live_streams as streams
 from core.db import Database
-from core.streams import LeaseLost
+from core.live_streams import LeaseLost
 
 NOW = datetime(2026, 10, 1, 9, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
