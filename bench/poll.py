@@ -1,12 +1,25 @@
-"""Polling efficiency against the sandbox in steady state.
+"""Polling efficiency and API cost against the sandbox in steady state.
 
-Prints, for X, posts read from the API per new activity found (target <= 1.5), and, for
-idle accounts, requests per account per hour against the networks' per-user limits
-(liked_tweets 75/15 min, users/:id/tweets 900/15 min). The pacing policy is
-bots.pacing.next_poll_delay: ~4 new activities per poll, at most every 10 minutes, idle
-accounts once a day.
+For each network and set of X triggers, prints the posts read from the API per new
+activity found (target for X under the default triggers: <= 1.5) and an estimated API
+cost per flattr (posts read per activity times `--price`, the price of one X post read;
+every activity is counted as a flattr, so this is a floor on the real cost per flattr),
+and the requests per account per hour against the per-user and per-app limits
+(liked_tweets 75/15 min, users/:id/tweets 900/15 min, search/recent and mentions
+450/15 min per app). People post as people do (bots.sandbox.REALISTIC: a median of 3.5
+ordinary posts a day, a long tail of heavy posters, a few #flattr requests a week each,
+and as many from X users who never linked an account). The pacing policy is
+bots.pacing.next_poll_delay (~8 new activities per poll, at most every 10 minutes, idle
+accounts every two days); search groups are read at least every 6 hours.
 
-    .venv/bin/python bench/poll.py [--accounts 40] [--days 14] [--seed 3]
+Runs: the default deployment (explicit requests only) finding requests by recent search
+and mentions (restricted `from:` queries, what the service does), the same with a query
+for `#flattr` alone (filtered locally; measured to choose), the same by reading every
+timeline (before issue 16); the all-triggers deployment (likes, reposts, explicit); and
+idle people (rate limits only).
+
+    .venv/bin/python bench/poll.py [--accounts 40] [--days 14] [--seed 3] [--price 0.005]
+                                   [--outsiders 1.0]
 """
 
 from __future__ import annotations
@@ -16,89 +29,116 @@ import heapq
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bots.base import LinkedAccount, SocialNetwork  # noqa: E402
+from bots.base import LinkedAccount  # noqa: E402
 from bots.facebook.adapter import FacebookNetwork  # noqa: E402
 from bots.networks import install  # noqa: E402
-from bots.sandbox import Rates, generate_scenario, start_sandbox  # noqa: E402
+from bots.sandbox import REALISTIC, Rates, generate_scenario, start_sandbox  # noqa: E402
 from bots.x.adapter import XNetwork  # noqa: E402
+from bots.x.search import XSearch  # noqa: E402
 
 install()  # the sandbox emulates the registered networks
 
+DEFAULT = frozenset({"explicit"})
 ALL = frozenset({"likes", "reposts", "explicit"})
 WARMUP = timedelta(days=2)
-X_LIMITS_PER_HOUR = {"liked_tweets": 75 * 4, "users_tweets": 900 * 4}
+ROUTES = ("liked_tweets", "users_tweets", "search_recent", "users_mentions", "graph")
+LIMITS_PER_HOUR = {"liked_tweets": 75 * 4, "users_tweets": 900 * 4, "graph": 200}
+APP_LIMITS_PER_HOUR = {"search_recent": 450 * 4, "users_mentions": 450 * 4}
+SERVICE = {"handle": "flattrbot", "user_id": "900000001", "app_token": "x-app-token"}
 
 
-def simulate(rates: Rates, accounts: int, days: int, seed: int) -> dict:
+def simulate(rates: Rates, accounts: int, days: int, seed: int, *, x_triggers: frozenset[str],
+             find_requests: str = "search", restricted: bool = True) -> dict:
     scenario = generate_scenario(accounts, days=days, seed=seed, rates=rates, history_days=2)
     totals: Counter = Counter()
     with start_sandbox(scenario) as server:
-        networks: dict[str, SocialNetwork] = {
-            "x": XNetwork(triggers=ALL, service_handle="flattrbot", api_base_url=server.base_url),
-            "facebook": FacebookNetwork(api_base_url=server.base_url),
-        }
+        x = XNetwork(triggers=x_triggers, service_handle=SERVICE["handle"],
+                     service_user_id=SERVICE["user_id"], api_base_url=server.base_url,
+                     find_requests=find_requests)
+        readers: dict = {"x": x, "facebook": FacebookNetwork(api_base_url=server.base_url)}
         start, end = server.now, server.now + timedelta(days=days)
         queue: list = []
-        cursors: dict = {}
         for n, person in enumerate(scenario["people"]):
-            for net in networks:
+            for net in ("x", "facebook"):
                 block = person[net]
                 account = LinkedAccount(net, block["user_id"], block["token"])
-                heapq.heappush(queue, (start, n, net, account))
+                heapq.heappush(queue, (start, f"{n:05d}{net}", net, account))
+        search = XSearch(bearer_token=SERVICE["app_token"], service_handle=SERVICE["handle"],
+                         service_user_id=SERVICE["user_id"], session=x.session,
+                         restricted=restricted)
+        members: dict[str, str] = {}
+        if find_requests == "search" and search.reads(x_triggers):
+            members = {p["x"]["user_id"]: search.start_mark(start) for p in scenario["people"]}
+        streams = search.plan({}, members)
+        for name in streams:
+            heapq.heappush(queue, (start, name, "x", None))
+        cursors: dict = {}
         wall = time.perf_counter()
         before: Counter = Counter()
         while queue and queue[0][0] <= end:
-            due, n, net, account = heapq.heappop(queue)
+            due, key, net, account = heapq.heappop(queue)
             server.set_now(due)
             if due >= start + WARMUP and not before:
                 before = Counter(server.request_counts())
-            result = networks[net].fetch_activity(account, cursors.get((n, net)), due)
-            cursors[(n, net)] = result.cursor
+            if account is None:  # a shared stream: a search group or the mentions
+                result = search.fetch(key, streams[key], members, cursors.get(key), due)
+            else:
+                result = readers[net].fetch_activity(account, cursors.get(key), due)
+            cursors[key] = result.cursor
             if due >= start + WARMUP:
+                if account is None:
+                    kind = "mentions" if key == "mentions" else "search"
+                    totals[f"{kind}_posts_read"] += result.posts_read
                 totals[f"{net}_posts_read"] += result.posts_read
                 totals[f"{net}_activities"] += len(result.activities)
                 totals[f"{net}_requests"] += result.requests
-                totals[f"{net}_polls"] += 1
-            heapq.heappush(queue, (result.next_poll_at, n, net, account))
+            heapq.heappush(queue, (result.next_poll_at, key, net, account))
         totals["wall_s"] = time.perf_counter() - wall
         after = Counter(server.request_counts())
-        for route in ("liked_tweets", "users_tweets", "graph"):
+        for route in ROUTES:
             totals[f"route_{route}"] = after[route] - before[route]
+        totals["groups"] = len([s for s in streams if s.startswith("search:")])
     totals["hours"] = days * 24 - WARMUP / timedelta(hours=1)
     totals["accounts"] = accounts
     return totals
 
 
-def report(title: str, t: dict) -> None:
+def report(title: str, t: dict, price: float) -> dict[str, float]:
     hours, accounts = t["hours"], t["accounts"]
-    print(
-        f"\n== {title}: {accounts} people on X and Facebook, {hours:.0f} h of steady state "
-        f"(after a {WARMUP.days}-day warm-up), simulated in {t['wall_s']:.1f} s"
-    )
+    print(f"\n== {title}\n   {accounts} people, {hours:.0f} h of steady state after a"
+          f" {WARMUP.days}-day warm-up, {t['groups']} search group(s);"
+          f" simulated in {t['wall_s']:.1f} s")
+    ratios = {}
     for net in ("x", "facebook"):
         found = t[f"{net}_activities"]
         ratio = t[f"{net}_posts_read"] / found if found else float("inf")
-        print(
-            f"{net:9s} posts read {t[f'{net}_posts_read']:6d}  new activities {found:5d}  "
-            f"posts read per activity {ratio:5.2f}  requests/account/hour "
-            f"{t[f'{net}_requests'] / accounts / hours:.3f}"
-        )
-    for route, limit in X_LIMITS_PER_HOUR.items():
-        per_hour = t[f"route_{route}"] / accounts / hours
-        print(
-            f"x {route:13s} {per_hour:.3f} requests/account/hour vs limit {limit}/hour "
-            f"({100 * per_hour / limit:.4f}% of the per-user budget)"
-        )
-    graph = t["route_graph"] / accounts / hours
-    print(
-        f"facebook graph  {graph:.3f} requests/account/hour vs 200/hour/user "
-        f"({100 * graph / 200:.3f}%)"
-    )
+        ratios[net] = ratio
+        cost = f"API cost per flattr {100 * ratio * price:6.3f} cents" if net == "x" else (
+            "(Graph API reads are not billed)")
+        print(f"   {net:9s} posts read {t[f'{net}_posts_read']:6d}  new activities {found:5d}  "
+              f"posts read per activity {ratio:5.2f}  {cost}")
+    if t["groups"]:
+        print(f"   of X's posts read: {t['search_posts_read']} by the search,"
+              f" {t['mentions_posts_read']} by the mentions")
+    for route in ROUTES:
+        per_hour = t[f"route_{route}"] / hours
+        if not per_hour:
+            continue
+        if route in APP_LIMITS_PER_HOUR:
+            limit = APP_LIMITS_PER_HOUR[route]
+            print(f"   {route:15s} {per_hour:7.2f} requests/hour for the app vs {limit}/hour"
+                  f" ({100 * per_hour / limit:.3f}% of the per-app budget)")
+        else:
+            limit = LIMITS_PER_HOUR[route]
+            print(f"   {route:15s} {per_hour / accounts:7.3f} requests/account/hour vs"
+                  f" {limit}/hour ({100 * per_hour / accounts / limit:.4f}% per user)")
+    return ratios
 
 
 def main() -> int:
@@ -106,37 +146,32 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, default=40)
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--price", type=float, default=0.005,
+                        help="price of one X post read, in the currency's units")
+    parser.add_argument("--outsiders", type=float, default=REALISTIC.outsider_requests,
+                        help="#flattr posts and service mentions a day by people not linked")
     args = parser.parse_args()
-    active = Rates(
-        likes=6,
-        reposts=1.0,
-        quotes=0.3,
-        explicit=0.5,
-        originals=0.5,
-        facebook_page_likes_per_month=6,
-        facebook_shares=1.0,
-        facebook_statuses=0.5,
-    )
-    report(
-        "active people (6 likes, 1.8 reposts/quotes/#flattr a day)",
-        simulate(active, args.accounts, args.days, args.seed),
-    )
-    report(
-        "casual people (scenario defaults: 1.5 likes a day)",
-        simulate(Rates(), args.accounts, args.days, args.seed),
-    )
-    idle = Rates(
-        likes=0,
-        reposts=0,
-        quotes=0,
-        explicit=0,
-        originals=0,
-        facebook_page_likes_per_month=0,
-        facebook_shares=0,
-        facebook_statuses=0,
-    )
-    report("idle people (no activity at all)", simulate(idle, args.accounts, args.days, args.seed))
-    return 0
+    run = (args.accounts, args.days, args.seed)
+    realistic = replace(REALISTIC, outsider_requests=args.outsiders)
+    default = report("default deployment (explicit requests only): recent search with"
+                     " from: groups, and the service's mentions",
+                     simulate(realistic, *run, x_triggers=DEFAULT), args.price)
+    report("default deployment, one query for #flattr alone (filtered here to linked people)",
+           simulate(realistic, *run, x_triggers=DEFAULT, restricted=False), args.price)
+    report("default deployment, every timeline read (as before issue 16)",
+           simulate(realistic, *run, x_triggers=DEFAULT, find_requests="timelines"),
+           args.price)
+    report("all triggers (likes, reposts, explicit): likes and every timeline read",
+           simulate(realistic, *run, x_triggers=ALL), args.price)
+    idle = Rates(likes=0, reposts=0, quotes=0, explicit=0, originals=0,
+                 facebook_page_likes_per_month=0, facebook_shares=0, facebook_statuses=0)
+    report("idle people, all triggers (no activity at all: requests only)",
+           simulate(idle, *run, x_triggers=ALL), args.price)
+    target = 1.5
+    verdict = "meets" if default["x"] <= target else "MISSES"
+    print(f"\nX posts read per new activity under the default triggers: {default['x']:.2f}"
+          f" ({verdict} the target of {target})")
+    return 0 if default["x"] <= target else 1
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Protocol
 from core.activity import Activity
 
 STATUSES = ("ok", "needs_reconnect", "retry", "error")
-CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post")
+CHANNELS = ("x_reply", "x_mention", "x_dm", "facebook_page_post", "mastodon_dm", "mastodon_post")
 
 
 class MalformedResponse(ValueError):
@@ -92,6 +92,9 @@ class StreamOutcome:
     retry_at: datetime | None = None
     posts_read: int = 0
     requests: int = 0
+    # Stream state to keep even when this poll failed (its other changes are dropped):
+    # e.g. how many times in a row one cause has failed.
+    keep: dict = field(default_factory=dict)
 
 
 def merge_status(statuses: list[str]) -> str:

@@ -116,7 +116,7 @@ def run_streams(
             continue
         # Only the rate-limit notes survive a failure; the watermark stays where it was.
         kept = {k: stream.get(k) for k in ("rl_remaining", "rl_reset")}
-        state[name] = stream = {**before, **kept}
+        state[name] = stream = {**before, **kept, **outcome.keep}
         if outcome.retry_at is not None:
             stream["due"] = iso(outcome.retry_at)
         else:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bots.base import SocialNetwork, StreamSource
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
+from bots.shared import SharedReader
 from config import (
     Settings,
     TriggerVocabulary,
@@ -86,11 +87,40 @@ class LinkFlow:
     refresh: Callable[[Settings, str, datetime], Tokens] | None = None
     managed: Callable[[Settings, str], list[Managed]] | None = None
     managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
+    instance: InstanceStep | None = None  # a federated network: used instead of the above
     # A form instead of a redirect (no OAuth): the web app shows `form`, then `verify`
     # proves the account from what was typed (settings, fields, now).
     form: tuple[FormField, ...] = ()
     verify: Callable[[Settings, Mapping[str, str], datetime], tuple[Tokens, AccountInfo]] \
         | None = None
+
+
+@dataclass(frozen=True)
+class InstanceApp:
+    """The service's app on one server of a federated network (Mastodon), registered there
+    once and kept by the web app (the secret sealed like a token)."""
+
+    host: str
+    client_id: str
+    client_secret: str
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"InstanceApp(host={self.host!r}, client_id={self.client_id!r})"
+
+
+@dataclass(frozen=True)
+class InstanceStep:
+    """A federated network's linking flow: the person names their server (`parse`: what
+    they typed, a server or @user@server -> its host; a UserError when it is not one); the
+    web app registers the service there once (`register`: (settings, host, redirect) ->
+    InstanceApp) and keeps it; then `authorize` and `complete` as in LinkFlow, with the
+    server's app."""
+
+    parse: Callable[[str], str]
+    register: Callable[[Settings, str, str], InstanceApp]
+    authorize: Callable[[Settings, str, bool, InstanceApp], Authorization]
+    complete: Callable[[Settings, str, str, str | None, datetime, InstanceApp],
+                       tuple[Tokens, AccountInfo]]
 
 
 @dataclass(frozen=True)
@@ -124,9 +154,11 @@ class Webhook:
     """What the network pushes. Every function is pure: the web app owns the database.
     `handshake` answers the subscription check (GET); `rejects` says why a POST is not
     genuinely from the network (None: verified; header names come lower-cased);
-    `accounts` are the user ids an event says changed (polled soon). A signed request names
-    the user who removed the app or asked for their data to be deleted, when the network
-    has those callbacks (Facebook)."""
+    `accounts` are the user ids an event says changed in a way that can mean a flattr
+    (polled soon; an event about anything else names nobody); `revoked` the user ids whose
+    access an event says was revoked (X: the account needs reconnecting, the person is
+    told). A signed request names the user who removed the app or asked for their data to
+    be deleted, when the network has those callbacks (Facebook)."""
 
     handshake: Callable[[Settings, Mapping[str, str]], WebhookReply]
     rejects: Callable[[Settings, bytes, Mapping[str, str]], str | None]
@@ -134,6 +166,7 @@ class Webhook:
     signed_user: Callable[[Settings, str], str | None] | None = None
     confirmation: Callable[[Settings, str], str] | None = None  # a data deletion's code
     verify_token: Callable[[Settings], str] | None = None  # shown to operators
+    revoked: Callable[[Any], list[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +184,11 @@ class NetworkSpec:
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None
     handle_prefix: str = ""  # how a handle is shown ("@" on X)
+    # Reads serving many accounts at once (bots/shared.py), or None where the deployment
+    # reads each account's own streams only.
+    shared_reader: Callable[[AdapterContext], SharedReader | None] | None = None
+    # The monthly cap on posts read the deployment's API plan allows (None: no cap).
+    read_cap: Callable[[Settings], int | None] | None = None
     # A live stream the worker reads beside the polls (Bluesky's Jetstream): jobs/stream.py.
     stream: Callable[[AdapterContext], StreamSource] | None = None
 

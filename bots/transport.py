@@ -82,3 +82,42 @@ def new_session(
     pool_maxsize: int = 10,
 ) -> requests.Session:
     return mount(requests.Session(), api_base_url, timeout, pool_maxsize)
+
+
+class HostPrefixAdapter(RewritingAdapter):
+    """For a federated network (Mastodon: any host is an instance), sends every
+    `https://<host>/<path>` to `api_base_url` + `prefix` + `/<host>/<path>`: one sandbox
+    server answers for every instance, told apart by the path (None: leave URLs alone)."""
+
+    def __init__(
+        self,
+        api_base_url: str | None,
+        prefix: str,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+        pool_maxsize: int = 10,
+    ) -> None:
+        super().__init__(api_base_url, timeout, pool_maxsize)
+        self.prefix = "/" + prefix.strip("/")
+
+    def rewrite(self, url: str) -> str:
+        if self.api_base_url is None or not url.startswith("https://"):
+            return url
+        parts = urlsplit(url)
+        rest = url[len("https://") + len(parts.netloc):]
+        return f"{self.api_base_url}{self.prefix}/{parts.netloc.lower()}{rest or '/'}"
+
+
+def new_host_prefixed_session(
+    api_base_url: str | None,
+    prefix: str,
+    timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
+    pool_maxsize: int = 10,
+) -> requests.Session:
+    """A session whose every https request goes through one HostPrefixAdapter."""
+    session = requests.Session()
+    adapter = HostPrefixAdapter(api_base_url, prefix, timeout, pool_maxsize)
+    session.mount("https://", adapter)
+    if api_base_url:
+        parts = urlsplit(api_base_url)
+        session.mount(f"{parts.scheme}://{parts.netloc}/", adapter)
+    return session

@@ -13,7 +13,9 @@ from pathlib import Path
 from bots import registry
 from bots.base import MalformedResponse
 from bots.registry import ParseRequest
-from core import triggers
+from commands import args as arguments
+from core import inputs, triggers
+from core.errors import UserError
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[1] / "bots" / "sandbox" / "scenarios" / "demo.json"
 
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="scenario JSON file (default: the demo month)",
     )
     sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--port", type=arguments.integer(0, 65535), default=8765)
     sandbox.set_defaults(func=run_sandbox)
 
     bots = subparsers.add_parser("bots", help="bot diagnostics")
@@ -52,11 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " e.g. X's explicit)",
     )
     parse.add_argument("--actor", default="0", help="the account's user id (not in the body)")
-    parse.add_argument("--handle", default=None, help="the service's X handle, for mentions")
+    parse.add_argument("--handle", default=None, type=arguments.handle,
+                       help="the service's X handle, for mentions")
     parse.add_argument(
-        "--now", default=None, help="observation time for likes (ISO 8601; default: now)"
+        "--now", default=None, type=arguments.moment,
+        help="observation time for likes (ISO 8601; default: now)"
     )
-    parse.add_argument("file", type=Path, help="a response body (JSON); - for stdin")
+    parse.add_argument("file", help="a response body (JSON); - for stdin")
     parse.set_defaults(func=run_parse)
 
 
@@ -95,14 +99,22 @@ def run_parse(args: argparse.Namespace) -> int:
         return _fail(f"unknown triggers {unknown}")
     chosen = frozenset(given) | spec.always_on
     try:
-        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text()
-        body = ([json.loads(line) for line in text.splitlines() if line.strip()]
-                if args.endpoint in spec.json_lines else json.loads(text))
-        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+        text = (sys.stdin.read(inputs.MAX_JSON_BYTES + 1) if str(args.file) == "-"
+                else arguments.read_file(args.file))
+        body = ([inputs.load_json(line, what=f"{args.file} line {n}")
+                 for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+                if args.endpoint in spec.json_lines
+                else inputs.load_json(text, what=str(args.file)))
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {args.file}: {exc}")
-    except ValueError as exc:
-        return _fail(f"{args.file} is not JSON (or --now is not a time): {exc}")
+    except UserError as exc:
+        return _fail(str(exc))
+    now = args.now if args.now is not None else datetime.now(UTC)
+    if isinstance(now, str):  # called without the parser (tests): the same check
+        try:
+            now = inputs.moment(now)
+        except UserError as exc:
+            return _fail(str(exc))
     try:
         found = spec.parsers[args.endpoint](ParseRequest(body, args.actor, now, chosen,
                                                          args.handle))
@@ -127,4 +139,4 @@ def run_parse(args: argparse.Namespace) -> int:
 
 def _fail(message: str) -> int:
     print(f"flattr bots parse: {message}", file=sys.stderr)
-    return 2
+    return 1

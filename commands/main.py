@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from bots import networks
+from commands import args as arguments
 from commands import bots, money, web, worker
 from config import ConfigError
 from core.errors import UserError
@@ -24,11 +25,11 @@ EXIT_CONFIG_ERROR = 3
 
 def build_parser() -> argparse.ArgumentParser:
     networks.install()  # the commands' choices of networks come from the registry
-    parser = argparse.ArgumentParser(
+    parser = arguments.Parser(
         prog="flattr", description="Automatic flattrs from social activity: money, bots, jobs."
     )
     parser.add_argument(
-        "--now", metavar="ISO8601",
+        "--now", metavar="ISO8601", type=arguments.moment,
         help="act as if the current time were this (replays, demos and tests)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (money, bots, worker, web):
@@ -39,7 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        arguments.check_argv(sys.argv[1:] if argv is None else argv)
+        args = parser.parse_args(argv)
+    except argparse.ArgumentError as exc:
+        if arguments.is_usage_error(parser, exc):
+            parser.error(str(exc))  # exits 2
+        print(f"flattr: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except UserError as exc:
+        print(f"flattr: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

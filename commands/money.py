@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 
+from commands import args as arguments
 from core import escrow, flattring, ledger, people, reports, settlement, things
-from core.errors import UserError
 from core.money import format_cents, parse_cents
-from core.periods import parse_moment, parse_period
+from core.users import end_sessions, unpause
 from jobs.render import render_report
 from runtime.app import App, build_app, utc_now
 
@@ -19,8 +19,8 @@ Handler = Callable[[App, argparse.Namespace], int]
 
 def with_app(handler: Handler, *, needs_schema: bool = True) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        fixed = parse_moment(args.now) if getattr(args, "now", None) else None
-        app = build_app(clock=(lambda: fixed) if fixed else utc_now)
+        fixed: datetime | None = getattr(args, "now", None)  # checked by its argument type
+        app = build_app(clock=(lambda: fixed) if fixed is not None else utc_now)
         try:
             if needs_schema:
                 app.require_schema()
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("name")
     add.add_argument("--budget", required=True, help="monthly budget, e.g. 5.00")
     add.add_argument("--funds", default="0", help="initial wallet top-up, e.g. 20.00")
-    add.add_argument("--email")
+    add.add_argument("--email", type=arguments.email)
     add.set_defaults(func=with_app(_users_add))
     topup = users.add_parser("topup", help="add money to a wallet")
     topup.add_argument("name")
@@ -53,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     budget.add_argument("name")
     budget.add_argument("amount")
     budget.set_defaults(func=with_app(_users_budget))
+    signout = users.add_parser("signout", help="end every web session of a person (a revoke)")
+    signout.add_argument("name")
+    signout.set_defaults(func=with_app(_users_signout))
+    unpause = users.add_parser("unpause", help="reopen a name's sign-ins paused by failures")
+    unpause.add_argument("name")
+    unpause.set_defaults(func=with_app(_users_unpause))
 
     thing_cmds = subparsers.add_parser("things", help="creations").add_subparsers(
         dest="things_command", required=True)
@@ -70,15 +76,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     flattr = subparsers.add_parser("flattr", help="flattr a URL by hand, as from a button")
     flattr.add_argument("name")
     flattr.add_argument("url")
-    flattr.add_argument("--at", help="ISO 8601 time of the click (default: now)")
+    flattr.add_argument("--at", type=arguments.moment,
+                        help="ISO 8601 time of the click (default: now)")
     flattr.set_defaults(func=with_app(_flattr))
 
     settle = subparsers.add_parser("settle", help="close a period (exactly once, resumable)")
-    settle.add_argument("--period", required=True, type=_period)
+    settle.add_argument("--period", required=True, type=arguments.period)
     settle.set_defaults(func=with_app(_settle))
 
     report = subparsers.add_parser("report", help="what a period did")
-    report.add_argument("--period", required=True, type=_period)
+    report.add_argument("--period", required=True, type=arguments.period)
     report.add_argument("--json", action="store_true")
     report.set_defaults(func=with_app(_report))
 
@@ -90,13 +97,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         func=with_app(_check))
     subparsers.add_parser("expire", help="return escrow whose claim window passed").set_defaults(
         func=with_app(_expire))
-
-
-def _period(text: str) -> str:
-    try:
-        return parse_period(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _db_upgrade(app: App, args: argparse.Namespace) -> int:
@@ -132,6 +132,22 @@ def _users_budget(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _users_signout(app: App, args: argparse.Namespace) -> int:
+    with app.db.unit_of_work() as session:
+        person = people.find_person(session, args.name)
+        end_sessions(session, person)
+    print(f"{person.name}: every web session ended")
+    return 0
+
+
+def _users_unpause(app: App, args: argparse.Namespace) -> int:
+    with app.db.unit_of_work() as session:
+        person = people.find_person(session, args.name)
+        cleared = unpause(session, person.name)
+    print(f"{person.name}: sign-ins open again ({cleared} recent failure(s) forgotten)")
+    return 0
+
+
 def _things_add(app: App, args: argparse.Namespace) -> int:
     with app.db.unit_of_work() as session:
         owner = people.find_person(session, args.owner)
@@ -153,7 +169,7 @@ def _claim(app: App, args: argparse.Namespace) -> int:
 
 def _flattr(app: App, args: argparse.Namespace) -> int:
     now = app.now()
-    at: datetime = parse_moment(args.at) if args.at else now
+    at: datetime = args.at if args.at is not None else now
     with app.db.unit_of_work() as session:
         person = people.find_person(session, args.name)
         outcome = flattring.flattr_url(session, app.rules, person, args.url, at=at, now=now)

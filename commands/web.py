@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from commands import args as arguments
 from core import crypto
 from core.errors import UserError
 from core.models import Person
@@ -18,11 +19,12 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction) -> None:
     web = subparsers.add_parser("web", help="serve the web app (sign-in, accounts, webhooks)")
     web.add_argument("--host", help="address to listen on (default: FLATTR_WEB_HOST)")
-    web.add_argument("--port", type=int, help="port (default: FLATTR_WEB_PORT)")
+    web.add_argument("--port", type=arguments.integer(0, 65535),
+                     help="port (default: FLATTR_WEB_PORT)")
     web.add_argument("--with-sandbox", action="store_true",
                      help="start the sandbox networks in-process and send OAuth to them")
     web.add_argument("--scenario", help="sandbox scenario file (default: a generated one)")
-    web.add_argument("--sandbox-port", type=int, default=0,
+    web.add_argument("--sandbox-port", type=arguments.integer(0, 65535), default=0,
                      help="sandbox port (default: any free one); a worker in another process "
                           "reaches it with FLATTR_SANDBOX_URL=http://127.0.0.1:PORT")
     web.set_defaults(func=_web)

@@ -13,13 +13,14 @@ from datetime import datetime
 from sqlalchemy import select
 
 from bots import registry
+from commands import args as arguments
 from commands.money import with_app
-from core import outbox, people
+from core import identity, outbox, people, streams
 from core.accounts import account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
-from core.periods import parse_moment
 from jobs.render import render_report
+from jobs.shared import month_usage
 from runtime import logs
 from runtime.app import App, build_app, utc_now
 
@@ -27,16 +28,20 @@ from runtime.app import App, build_app, utc_now
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser("run", help="the worker: poll, settle, notify, expire")
     run.add_argument("--once", action="store_true", help="run every job once, then exit")
-    run.add_argument("--poll-every", type=float, default=5.0, metavar="SECONDS")
-    run.add_argument("--notify-every", type=float, default=10.0, metavar="SECONDS")
-    run.add_argument("--settle-check-every", type=float, default=60.0, metavar="SECONDS")
-    run.add_argument("--expire-every", type=float, default=3600.0, metavar="SECONDS")
-    run.add_argument("--concurrency", type=int, help="parallel polls (FLATTR_POLL_CONCURRENCY)")
-    run.add_argument("--worker-id", help="lease owner name (default host:pid:random)")
-    run.add_argument("--sim-start", metavar="ISO8601",
+    seconds = arguments.decimal(0.01, 86400.0 * 7)
+    run.add_argument("--poll-every", type=seconds, default=5.0, metavar="SECONDS")
+    run.add_argument("--notify-every", type=seconds, default=10.0, metavar="SECONDS")
+    run.add_argument("--settle-check-every", type=seconds, default=60.0, metavar="SECONDS")
+    run.add_argument("--expire-every", type=seconds, default=3600.0, metavar="SECONDS")
+    run.add_argument("--concurrency", type=arguments.integer(1, 256),
+                     help="parallel polls (FLATTR_POLL_CONCURRENCY)")
+    run.add_argument("--worker-id", type=arguments.text(100),
+                     help="lease owner name (default host:pid:random)")
+    run.add_argument("--sim-start", metavar="ISO8601", type=arguments.moment,
                      help="a fast clock for replays and tests: simulated time starts here")
-    run.add_argument("--sim-speed", type=float, default=1.0, help="simulated seconds per second")
-    run.add_argument("--sim-anchor", type=float, metavar="EPOCH",
+    run.add_argument("--sim-speed", type=arguments.decimal(0.001, 1e7), default=1.0,
+                     help="simulated seconds per second")
+    run.add_argument("--sim-anchor", type=arguments.decimal(0, 1e11), metavar="EPOCH",
                      help="the wall-clock moment (Unix time) of --sim-start (default: now)")
     run.add_argument("--log-level", default="INFO")
     run.set_defaults(func=_run)
@@ -59,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     link.add_argument("--user-id", required=True)
     link.add_argument("--token-file", required=True,
                       help="a file holding the access token (never on the command line)")
-    link.add_argument("--handle")
+    link.add_argument("--handle", type=arguments.handle)
     link.add_argument("--triggers", help="comma-separated, limited by the deployment's")
     link.set_defaults(func=with_app(_link))
     accounts.add_parser("list", help="linked accounts and their schedule").set_defaults(
@@ -73,11 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _clock(args: argparse.Namespace) -> Callable[[], datetime]:
     from jobs.worker import SimClock
 
-    if args.sim_start:
+    if args.sim_start is not None:
         anchor = args.sim_anchor if args.sim_anchor is not None else time.time()
-        return SimClock(parse_moment(args.sim_start), anchor, args.sim_speed)
-    if getattr(args, "now", None):
-        fixed = parse_moment(args.now)
+        return SimClock(args.sim_start, anchor, args.sim_speed)
+    fixed: datetime | None = getattr(args, "now", None)  # checked by its argument type
+    if fixed is not None:
         return lambda: fixed
     return utc_now
 
@@ -161,11 +166,13 @@ def _status(app: App, args: argparse.Namespace) -> int:
         depth = outbox.depth(session, now=now)
         last = session.execute(select(Settlement).order_by(Settlement.period.desc()).limit(1)
                                ).scalar_one_or_none()
+        reads = month_usage(session, app)
+        shared = streams.counts(session, now=now)
     settled = ({"period": last.period, "stage": last.stage,
                 "finished_at": last.finished_at.isoformat() if last.finished_at else None}
                if last else None)
     data = {"now": now.isoformat(), "accounts": accounts, "outbox": depth,
-            "last_settlement": settled}
+            "last_settlement": settled, "api_usage": reads, "shared_streams": shared}
     if args.json:
         print(json.dumps(data))
         return 0
@@ -174,13 +181,19 @@ def _status(app: App, args: argparse.Namespace) -> int:
     print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(depth.items())))
     print("last settlement: " + (f"{settled['period']} ({settled['stage']})" if settled
                                  else "none yet"))
+    for row in reads:
+        cap = (f" of a {row['cap']} cap ({row['percent']}%)" if row["cap"] else " (no cap set)")
+        paused = "; reading paused until next month" if row["paused"] else ""
+        print(f"{row['display_name']} posts read this month: {row['posts_read']}{cap},"
+              f" {row['requests']} requests{paused}")
+    if shared["streams"]:
+        print(f"shared streams: {shared['streams']} ({shared['due']} due now,"
+              f" {shared['leased']} leased)")
     return 0
 
 
 def _link(app: App, args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    token = Path(args.token_file).read_text().strip()
+    token = arguments.read_file(args.token_file, what="token file").strip()
     if not token:
         raise UserError(f"{args.token_file} is empty")
     triggers = ([t.strip() for t in args.triggers.split(",") if t.strip()]
@@ -212,6 +225,8 @@ def _optout(app: App, args: argparse.Namespace) -> int:
         elif registry.find(subject.split(":", 1)[0]) is not None:
             network, _, user = subject.partition(":")
             subject = account_identity(network, user)
+        else:
+            subject = str(identity.parse(subject))  # an InvalidIdentity is a UserError
         suppressed = outbox.opt_out(session, subject, now=app.now())
     print(f"{subject} opted out for good; {suppressed} waiting notification(s) dropped")
     return 0

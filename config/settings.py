@@ -104,7 +104,17 @@ class Settings(BaseSettings):
     # Which activity flattrs; the names and defaults come from the networks (bots.registry).
     x_triggers: TriggerSet = Field(default=None, validate_default=True)
     facebook_triggers: TriggerSet = Field(default=None, validate_default=True)
+    mastodon_triggers: TriggerSet = Field(default=None, validate_default=True)
     x_service_handle: str = "flattrbot"
+    # Explicit requests: found by X's recent search and the service's mentions ("search",
+    # with x_app_bearer_token or x_service_token), or by reading every timeline.
+    x_find_requests: Literal["search", "timelines"] = "search"
+    # The query length X allows the deployment's access level: 512 self-serve (Basic,
+    # pay-per-use), 1024 Pro, 4096 Enterprise.
+    x_search_query_limit: Annotated[int, Field(ge=64, le=4096)] = 512
+    # X posts the API plan lets the deployment read in a month (None: no cap); the worker
+    # slows down as the month's reads approach it.
+    x_monthly_read_cap: Annotated[int | None, Field(ge=1)] = None
     x_client_id: str = "sandbox-x-client"
     x_client_secret: str = "sandbox-x-secret"
     facebook_app_id: str = "100000000000001"
@@ -114,6 +124,7 @@ class Settings(BaseSettings):
     # The service's own accounts, for notifications (secrets: never logged).
     x_service_user_id: str | None = None
     x_service_token: str | None = None
+    x_app_bearer_token: str | None = None  # the X app's app-only token (search, mentions)
     facebook_page_token: str | None = None
     # Webhooks: Facebook's subscription check token (derived from the app secret when unset,
     # shown on /admin), and the X app's consumer secret that signs X's webhooks (defaults
@@ -121,6 +132,14 @@ class Settings(BaseSettings):
     facebook_webhook_verify_token: str | None = None
     x_consumer_secret: str | None = None
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+    # Mastodon: the app's name as instances show it; a per-request timeout (thousands of
+    # independent instances: a slow one must not hold a worker); the service's own account
+    # (`@user@host`, its id there and token) for direct messages to creators who chose them.
+    mastodon_app_name: str = "Flattr"
+    mastodon_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    mastodon_service_account: str | None = None
+    mastodon_service_user_id: str | None = None
+    mastodon_service_token: str | None = None
     # Bluesky: likes and reposts read live from Jetstream v1 (public: no token is kept).
     bluesky_triggers: TriggerSet = Field(default=None, validate_default=True)
     bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
@@ -154,7 +173,7 @@ class Settings(BaseSettings):
     token_keys: str | None = None  # comma-separated; the first encrypts, all decrypt
     session_secret: str | None = None
 
-    @field_validator("x_triggers", "facebook_triggers", "bluesky_triggers")
+    @field_validator("x_triggers", "facebook_triggers", "mastodon_triggers", "bluesky_triggers")
     @classmethod
     def _known_triggers(cls, value: frozenset[str] | None,
                         info: ValidationInfo) -> frozenset[str] | None:

@@ -13,12 +13,12 @@ The poll cycle is three steps, and only the first and the last touch the databas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import identity, notifications
@@ -186,6 +186,38 @@ def store_poll(session: Session, rules: Rules, account: LeasedAccount, *, now: d
             payload={"network": account.network, "handle": account.handle})
     outcomes = record_activities(session, rules, account.person_id, activities, now=now)
     return PollOutcome(stored=True, outcomes=tuple(outcomes))
+
+
+# -- waking up: a webhook says an account changed ----------------------------------------
+
+# How often a webhook may make one account due: verified events can still come in floods
+# (a busy account, a replay of many distinct events), and each wake-up costs API calls.
+WAKE_EVERY = timedelta(minutes=1)
+
+
+def wake(session: Session, network: str, external_ids: Iterable[str], *, now: datetime,
+         due_cursor: Callable[[str | None], str | None] = lambda cursor: cursor,
+         every: timedelta = WAKE_EVERY) -> int:
+    """Make the network's active accounts with these external ids due now, each at most
+    once per `every` (`woken_at`); how many were. An account leased by a worker is being
+    polled already and is left alone. `due_cursor` rewrites the stored cursor so that every
+    stream of it is due (the network's business: bots.polling.make_due)."""
+    wanted = sorted({str(i) for i in external_ids})
+    if not wanted:
+        return 0
+    free = (SocialAccount.lease_until.is_(None)) | (SocialAccount.lease_until <= now)
+    rested = (SocialAccount.woken_at.is_(None)) | (SocialAccount.woken_at <= now - every)
+    rows = session.execute(
+        select(SocialAccount.id, SocialAccount.cursor)
+        .where(SocialAccount.network == network, SocialAccount.external_user_id.in_(wanted),
+               SocialAccount.status == STATUS_ACTIVE, free, rested)
+        .order_by(SocialAccount.id)).all()
+    woken = 0
+    for account_id, cursor in rows:
+        woken += rows_affected(session.execute(
+            update(SocialAccount).where(SocialAccount.id == account_id, free, rested)
+            .values(next_poll_at=now, woken_at=now, cursor=due_cursor(cursor))))
+    return woken
 
 
 # -- operations ---------------------------------------------------------------------------

@@ -68,6 +68,9 @@ def alembic_config(connection: Any = None):  # type: ignore[no-untyped-def]
 
 
 def _build_engine(url: str, options: dict[str, Any]) -> Engine:
+    # An error's message never carries the statement's parameters (e-mail addresses, names,
+    # tokens): logs and tracebacks show the SQL and "[SQL parameters hidden]".
+    options.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         options.setdefault("pool_pre_ping", True)
         return create_engine(url, **options)

@@ -28,15 +28,18 @@ from core.models import (
     Settlement,
 )
 from core.outcomes import (
+    MANUAL_NETWORK,
     FlattrOutcome,
     already,
     concurrent_duplicate,
     duplicate,
     flattred,
+    keeps_key,
     no_budget,
     no_target,
     open_period,
     own,
+    refusal_notice,
     wallet_too_low,
 )
 from core.periods import next_period, period_end, period_of
@@ -52,6 +55,7 @@ class _Item:
     url: str | None = None  # of the thing it resolved to
     outcome: FlattrOutcome | None = None
     low_wallet: int | None = None  # refused for it: a wallet_low notice is due
+    no_budget: bool = False  # a bot's activity refused for it: a no_budget notice is due
 
 
 def record_batch(session: Session, rules: Rules, person_id: int,
@@ -157,6 +161,7 @@ def _decide(session: Session, rules: Rules, person_id: int, items: list[_Item],
             item.low_wallet = facts.wallet
             item.outcome = wallet_too_low(rules, facts.wallet, thing.url, item.period)
         elif _budget_for(facts.budgets, item.period) is None:
+            item.no_budget = item.activity.network != MANUAL_NETWORK
             item.outcome = no_budget(thing.url, item.period)
         elif (thing.id, item.period) in taken:
             item.outcome = already(thing.url, item.period)
@@ -175,25 +180,27 @@ def _budget_for(budgets: dict[str, int], period: str) -> int | None:
 
 def _record(session: Session, person_id: int, items: list[_Item], things: dict[str, KnownThing],
             announce: bool, now: datetime) -> None:
-    """The flattrs (each item still without an outcome), then the activity rows; an activity
-    another worker recorded first gives back its flattr, as a rolled-back savepoint would."""
+    """The flattrs (each item still without an outcome), then the activity rows (but those
+    that keep no key: outcomes.keeps_key); an activity another worker recorded first gives
+    back its flattr, as a rolled-back savepoint would."""
     flattr_of = _write_flattrs(session, person_id, [i for i in items if i.outcome is None],
                                things)
+    kept = [i for i in items if keeps_key(i.activity.network, i.outcome)]  # type: ignore[arg-type]
     rows = [{"key": i.activity.key, "network": i.activity.network,
              "action": i.activity.action, "person_id": person_id,
              "occurred_at": i.activity.occurred_at,
              "thing_id": things[i.url].id if i.url else None,
              "flattr_id": flattr_of.get(i.index), "outcome": i.outcome.outcome,  # type: ignore[union-attr]
-             "created_at": now} for i in sorted(items, key=lambda item: item.activity.key)]
+             "created_at": now} for i in sorted(kept, key=lambda item: item.activity.key)]
     recorded = set(session.execute(
         sql.insert(session, ActivityRecord).on_conflict_do_nothing(index_elements=["key"])
-        .returning(ActivityRecord.__table__.c.key), rows).scalars())
-    lost = [i for i in items if i.activity.key not in recorded]
+        .returning(ActivityRecord.__table__.c.key), rows).scalars()) if rows else set()
+    lost = [i for i in kept if i.activity.key not in recorded]
     orphans = [flattr_of.pop(i.index) for i in lost if i.index in flattr_of]
     for chunk in sql.chunks(orphans):
         session.execute(delete(Flattr).where(Flattr.id.in_(chunk)))
     for item in lost:
-        item.outcome, item.low_wallet = concurrent_duplicate(), None
+        item.outcome, item.low_wallet, item.no_budget = concurrent_duplicate(), None, False
     _notify(session, person_id, items, flattr_of if announce else {}, now)
 
 
@@ -241,12 +248,15 @@ def _write_flattrs(session: Session, person_id: int, pending: list[_Item],
 
 def _notify(session: Session, person_id: int, items: list[_Item], flattr_of: dict[int, int],
             now: datetime) -> None:
-    """wallet_low (once per period), and announce_flattr when the person asked for it."""
-    for period, wallet in {i.period: i.low_wallet for i in items if i.low_wallet is not None
-                           }.items():
-        notifications.enqueue(session, "wallet_low", f"wallet_low:{person_id}:{period}",
-                              now=now, person_id=person_id,
-                              payload={"period": period, "wallet_cents": wallet})
+    """wallet_low and no_budget (each once per period: outcomes.refusal_notice), and
+    announce_flattr when the person asked for it."""
+    notices: dict[str, tuple[str, str, dict]] = {}
+    for item in items:
+        if item.low_wallet is not None or item.no_budget:
+            notice = refusal_notice(person_id, item.period, item.low_wallet)
+            notices.setdefault(notice[1], notice)
+    for kind, key, payload in notices.values():
+        notifications.enqueue(session, kind, key, now=now, person_id=person_id, payload=payload)
     for item in (i for i in items if i.index in flattr_of and i.activity.network != "web"):
         flattr_id = flattr_of[item.index]
         notifications.enqueue(session, "announce_flattr", f"announce:{flattr_id}", now=now,

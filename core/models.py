@@ -86,6 +86,9 @@ class Person(Base):
     digest_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_hash: Mapped[str | None] = mapped_column(String(300))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Signed into every web session cookie and checked on every request: raising it (sign
+    # out, a new password, an operator's revoke) ends every copy of every session.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -138,8 +141,8 @@ class SocialAccount(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     network: Mapped[str] = mapped_column(String(16))
-    external_user_id: Mapped[str] = mapped_column(String(64))
-    identity: Mapped[str] = mapped_column(String(100), unique=True)
+    external_user_id: Mapped[str] = mapped_column(String(300))  # Mastodon: <host>:<id>
+    identity: Mapped[str] = mapped_column(String(320), unique=True)
     handle: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     # Triggers this person switched on for the account, comma-separated (None: the
@@ -155,6 +158,8 @@ class SocialAccount(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    # When a webhook last made it due (core.accounts.wake): the cap on how often one can.
+    woken_at: Mapped[datetime | None] = mapped_column(UtcTime)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -336,6 +341,22 @@ class OAuthState(Base):
     code_verifier: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    instance: Mapped[str | None] = mapped_column(String(253))  # a federated network's server
+
+
+class InstanceApp(Base):
+    """The service's app on one server of a federated network (Mastodon): registered there
+    once, the secret sealed like a token (core.accounts.seal_token)."""
+
+    __tablename__ = "instance_apps"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(253))
+    client_id: Mapped[str] = mapped_column(String(255))
+    secret_ciphertext: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(String(2048))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    __table_args__ = (UniqueConstraint("network", "host", name="uq_instance_apps_network_host"),)
 
 
 class SignInFailure(Base):
@@ -347,6 +368,50 @@ class SignInFailure(Base):
     name: Mapped[str] = mapped_column(String(64))
     failed_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
     __table_args__ = (Index("ix_sign_in_failures_name", "name", "failed_at"),)
+
+
+class SharedStream(Base):
+    """A read that serves many linked accounts at once (bots/shared.py: X's search groups
+    and the service's mentions): its members, cursor and schedule, leased to one worker at
+    a time as an account is."""
+
+    __tablename__ = "shared_streams"
+    __table_args__ = (
+        UniqueConstraint("network", "name"),
+        Index("ix_shared_streams_due", "next_poll_at"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    members: Mapped[str] = mapped_column(Text, default="{}")  # JSON: user id -> start mark
+    cursor: Mapped[str | None] = mapped_column(Text)  # JSON, opaque to the core
+    next_poll_at: Mapped[datetime] = mapped_column(UtcTime)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class ApiUsage(Base):
+    """Posts read and requests made per network and month: what an API plan caps and
+    bills (X), counted by every worker as it stores a poll."""
+
+    __tablename__ = "api_usage"
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    period: Mapped[str] = mapped_column(Period, primary_key=True)
+    posts_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebhookEvent(Base):
+    """A webhook event already acted on, by its digest, kept for web.webhooks.DEDUPE_WINDOW:
+    a replay within the window changes nothing (whichever web process it reaches)."""
+
+    __tablename__ = "webhook_events"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
 
 
 class StreamCursor(Base):

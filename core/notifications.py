@@ -20,6 +20,7 @@ KINDS = (
     "new_flattrs",  # a creator's digest of new flattrs
     "needs_reconnect",
     "wallet_low",
+    "no_budget",  # a bot's activity in a period the person set no budget for (once a period)
     "escrow_returned",
     "claim_invitation",
     "announce_flattr",  # one per flattr (its dedupe key): folded into the day's post

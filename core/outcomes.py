@@ -18,6 +18,7 @@ from core.rules import Rules
 
 FLATTRED = "flattred"
 OUTCOMES = (FLATTRED, "duplicate", "already", "own", "no_means", "no_target")
+MANUAL_NETWORK = "web"  # a flattr by hand (core.flattring.flattr_url), not by a bot
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,24 @@ def open_period(session: Session, moment: datetime) -> str:
     while period in closed:
         period = next_period(period)
     return period
+
+
+def keeps_key(network: str, outcome: FlattrOutcome) -> bool:
+    """Whether the activity's key is recorded, so that the same activity again is a
+    duplicate. A flattr by hand refused for want of money (wallet or budget) is not: the
+    person tops up or sets a budget and presses the button again. An activity a bot saw
+    stays refused (the person is told once per period: notify_refused)."""
+    return not (network == MANUAL_NETWORK and outcome.outcome == "no_means")
+
+
+def refusal_notice(person_id: int, period: str, wallet: int | None) -> tuple[str, str, dict]:
+    """The notification (kind, dedupe key, payload) that tells a person, once per period,
+    that a bot's activity was not flattred for want of money: the wallet below the
+    minimum (`wallet` given), or no budget for the period yet."""
+    if wallet is not None:
+        return ("wallet_low", f"wallet_low:{person_id}:{period}",
+                {"period": period, "wallet_cents": wallet})
+    return "no_budget", f"no_budget:{person_id}:{period}", {"period": period}
 
 
 # The outcomes, worded once for both paths.

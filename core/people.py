@@ -9,20 +9,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import ledger
+from core import inputs, ledger
 from core.errors import BudgetTooLow, UnknownPerson, UserError
 from core.models import Budget, Person
 from core.money import format_cents
 from core.periods import next_period, period_of
 from core.rules import Rules
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+# ASCII only, matched whole (fullmatch: `$` would let a trailing newline through).
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 
 
 def find_person(session: Session, name: str) -> Person:
-    person = session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
+    person = (session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
+              if isinstance(name, str) and _NAME.fullmatch(name) else None)
     if person is None:
-        raise UnknownPerson(f"unknown person: {name!r}")
+        raise UnknownPerson(f"unknown person: {inputs.shown(str(name))}")
     return person
 
 
@@ -31,17 +33,18 @@ def add_person(
     email: str | None = None,
 ) -> Person:
     """A new person whose budget counts from the current period."""
-    if not _NAME.match(name or ""):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise UserError(
-            f"bad name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
-            "letter or digit"
+            f"bad name {inputs.shown(str(name))}: use 1-64 letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit"
         )
     _check_budget(rules, budget)
     if funds < 0:
         raise UserError("funds must not be negative")
     if session.execute(select(Person.id).where(Person.name == name)).first():
         raise UserError(f"a person named {name!r} already exists")
-    person = Person(name=name, email=email, announce_flattrs=False, created_at=now)
+    person = Person(name=name, email=inputs.email(email), announce_flattrs=False,
+                    created_at=now)
     try:
         with session.begin_nested():
             session.add(person)

@@ -7,6 +7,14 @@ Guessing is slowed per name, not per address (behind a TLS proxy every request c
 the proxy): after SIGN_IN_ATTEMPTS failures within SIGN_IN_WINDOW, that name's sign-ins are
 refused, without a password check, until the oldest of them is older than the window.
 Unknown names count the same, so a refusal says nothing about whether a name exists.
+Anyone can pause a name that way, so the pause does not apply to a browser that signed in
+as that person before (the web app's signed "known device" cookie, `known_device`): the
+person gets in from their usual browser while the name is paused for everyone else, who
+must wait SIGN_IN_WINDOW (or ask an operator: `flattr users unpause NAME`).
+
+Sessions end server-side: `Person.session_generation` is signed into every session cookie
+and compared on every request; `end_sessions` raises it (sign-out, a password change, an
+operator's `flattr users signout NAME`), so every copy of every cookie stops working.
 """
 
 from __future__ import annotations
@@ -15,9 +23,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import UserError
@@ -69,21 +78,25 @@ class TooManySignIns(UserError):
     pass
 
 
-def authenticate(session: Session, name: str, password: str, *,
-                 now: datetime) -> Person | None:
+def authenticate(session: Session, name: str, password: str, *, now: datetime,
+                 known_device: Callable[[Person], bool] = lambda person: False,
+                 ) -> Person | None:
     """The person, or None for a wrong name or password (recorded as a failure: the caller
-    commits it even though the request fails). Raises TooManySignIns while paused."""
+    commits it even though the request fails). Raises TooManySignIns while paused, unless
+    `known_device(person)` says this browser signed in as that person before."""
     key = name[:64]  # the column's width; names longer than that exist nowhere anyway
     since = now - SIGN_IN_WINDOW
     recent = session.execute(
         select(SignInFailure.failed_at).where(SignInFailure.name == key,
                                               SignInFailure.failed_at > since)
         .order_by(SignInFailure.failed_at.desc()).limit(SIGN_IN_ATTEMPTS)).scalars().all()
-    if len(recent) >= SIGN_IN_ATTEMPTS:
+    person = session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
+    paused = len(recent) >= SIGN_IN_ATTEMPTS
+    if paused and (person is None or not known_device(person)):
         again = recent[-1] + SIGN_IN_WINDOW
         raise TooManySignIns(f"too many failed sign-ins for this name: try again after"
-                             f" {again:%H:%M} UTC")
-    person = session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
+                             f" {again:%H:%M} UTC, or sign in from a browser you signed in"
+                             " with before")
     if person is None or not person.password_hash:
         verify_password(password, _dummy_hash())  # same cost as a real check
         person = None
@@ -92,7 +105,7 @@ def authenticate(session: Session, name: str, password: str, *,
     if person is None:
         session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= since))
         session.add(SignInFailure(name=key, failed_at=now))
-    else:
+    elif not paused:  # a known browser let in during a pause leaves the pause to the others
         session.execute(delete(SignInFailure).where(SignInFailure.name == key))
     return person
 
@@ -100,6 +113,32 @@ def authenticate(session: Session, name: str, password: str, *,
 def set_password(person: Person, password: str) -> None:
     check_password(password)
     person.password_hash = hash_password(password)
+
+
+def change_password(session: Session, person: Person, current: str, new: str) -> None:
+    """A new password, given the current one; every session of the person ends."""
+    if not verify_password(current, person.password_hash):
+        raise UserError("the current password is wrong")
+    set_password(person, new)
+    end_sessions(session, person)
+
+
+def end_sessions(session: Session, person: Person) -> int:
+    """End every web session of the person (every copy of every cookie); the new
+    generation, which a session started from now on carries."""
+    session.flush()
+    generation = session.execute(
+        update(Person).where(Person.id == person.id)
+        .values(session_generation=Person.session_generation + 1)
+        .returning(Person.session_generation)).scalar_one()
+    person.session_generation = generation
+    return generation
+
+
+def unpause(session: Session, name: str) -> int:
+    """Forget the recent failed sign-ins of a name (an operator's help); how many."""
+    return len(session.execute(delete(SignInFailure).where(SignInFailure.name == name[:64])
+                               .returning(SignInFailure.id)).all())
 
 
 def check_password(password: str) -> None:

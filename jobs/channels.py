@@ -1,5 +1,6 @@
 """Where notifications go: X reply/mention and DM, a post on the service's Facebook Page, a
-post from the person's own X account ("announce my flattrs"), e-mail over SMTP, and a log.
+Mastodon direct message from the service's account, a post from the person's own X or
+Mastodon account ("announce my flattrs"), e-mail over SMTP, and a log.
 
 Each channel says whether it can reach a recipient and sends one rendered message; the
 social channels go through the bots' adapters (the same code that polls), never a mock.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Protocol
 
-from bots import facebook, x
+from bots import facebook, mastodon, x
 from bots.base import DeliveryResult, LinkedAccount, OutgoingMessage, SocialNetwork
 from jobs.templates import Rendered
 from runtime import logs
@@ -27,6 +28,9 @@ class Recipient:
     x_user_id: str | None = None
     x_handle: str | None = None
     x_own_token: str | None = None  # the person's own token: only for announcements
+    mastodon_account: str | None = None  # <host>:<id>, linked or claimed
+    mastodon_handle: str | None = None  # user@host, when known
+    mastodon_own_token: str | None = None  # only for announcements
 
 
 class Channel(Protocol):
@@ -154,3 +158,48 @@ class XAnnounce:
                                recipient.x_handle)
         return self.network.post(OutgoingMessage("x_mention", recipient.x_user_id, message.short),
                                  sender)
+
+
+@dataclass
+class MastodonDirectMessage:
+    """A direct message (a `direct` status mentioning them) from the service's Mastodon
+    account to a creator who chose it; a claimed account's handle is asked of its home
+    instance when it is not known."""
+
+    network: SocialNetwork
+    service: LinkedAccount | None
+    name: str = "mastodon_dm"
+
+    def reaches(self, recipient: Recipient) -> bool:
+        return bool(self.service and (recipient.mastodon_handle or recipient.mastodon_account))
+
+    def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
+        assert self.service is not None
+        handle = recipient.mastodon_handle
+        if handle is None and recipient.mastodon_account is not None:
+            handle_of = getattr(self.network, "handle_of", None)
+            handle = handle_of(recipient.mastodon_account) if handle_of else None
+        if handle is None:
+            return DeliveryResult(ok=False, retryable=True,
+                                  error="mastodon: the recipient's handle is not known yet")
+        return self.network.post(OutgoingMessage("mastodon_dm", handle, message.short),
+                                 self.service)
+
+
+@dataclass
+class MastodonAnnounce:
+    """"Announce my flattrs": a public post from the person's own Mastodon account."""
+
+    network: SocialNetwork
+    name: str = "announce_mastodon"
+
+    def reaches(self, recipient: Recipient) -> bool:
+        return bool(recipient.mastodon_own_token and recipient.mastodon_account)
+
+    def send(self, recipient: Recipient, message: Rendered) -> DeliveryResult:
+        assert recipient.mastodon_own_token is not None
+        assert recipient.mastodon_account is not None
+        sender = LinkedAccount(mastodon.NETWORK, recipient.mastodon_account,
+                               recipient.mastodon_own_token, recipient.mastodon_handle)
+        return self.network.post(OutgoingMessage("mastodon_post", recipient.mastodon_account,
+                                                 message.short), sender)

@@ -3,9 +3,10 @@
 The sandbox runs in-process with the demo scenario; a simulated clock, shared by the
 sandbox and the app, jumps from one due poll (or hourly tick) to the next, and at each stop
 the REAL worker jobs run (the same Worker methods `flattr run` schedules), talking to the
-sandbox over HTTP with tweepy and facebook-sdk. Polls are stored in lease order so that two
-runs give the same numbers. Then the month is closed, notifications are delivered (log
-channel, X DMs and posts and a Facebook Page post in the sandbox) and the ledger checked.
+sandbox over HTTP with tweepy, facebook-sdk and Mastodon.py (two Mastodon instances).
+Polls are stored in lease order so that two runs give the same numbers. Then the month is
+closed, notifications are delivered (log channel, X DMs and posts, a Facebook Page post and
+Mastodon direct messages in the sandbox) and the ledger checked.
 
 The demo deployment switches on every X trigger (likes, reposts, explicit). A production
 deployment defaults to explicit #flattr requests only: X's developer policy forbids paying
@@ -26,7 +27,7 @@ from typing import IO, Any
 
 from sqlalchemy import text
 
-from bots import bluesky, facebook, networks, x
+from bots import bluesky, facebook, mastodon, networks, x
 from bots.bluesky.scenario import add_bluesky
 from bots.sandbox import start_sandbox
 from core import identity, ledger, people, reports, things
@@ -48,7 +49,8 @@ PEOPLE = {"alice": ("20.00", "50.00", "x_dm"), "bob": ("30.00", "60.00", "log"),
 ANNOUNCERS = {"erin"}
 STREAM_EVERY = timedelta(hours=12)  # how often the demo's worker catches up with Jetstream
 STREAM_WAIT_S = 0.05  # an idle stream is caught up after this long
-CREATOR_CHANNELS = ["x_dm", "facebook_page,log", "log"]  # creators who joined, in order
+# Creators who joined, in order; the third hears from the service's Mastodon account.
+CREATOR_CHANNELS = ["x_dm", "facebook_page,log", "mastodon_dm,log"]
 
 
 @dataclass
@@ -114,7 +116,8 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
             facebook_page_token=service.get("facebook_page_token"), token_keys=token_keys,
             bluesky_service_did=service.get("bluesky_did"),
             bluesky_service_handle=service.get("bluesky_handle"),
-            bluesky_batch_wait_seconds=STREAM_WAIT_S)
+            bluesky_batch_wait_seconds=STREAM_WAIT_S,
+            **_mastodon_service(spec))
         app = build_app(settings, clock=clock)
         app.db.upgrade()
         _populate(app, spec)
@@ -134,6 +137,16 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
     finally:
         sandbox.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _mastodon_service(spec: dict) -> dict[str, Any]:
+    """The service's Mastodon account, where the scenario has one (direct messages)."""
+    service = (spec.get("mastodon") or {}).get("service")
+    if not service:
+        return {}
+    return {"mastodon_service_account": f"flattr@{service['host']}",
+            "mastodon_service_user_id": str(service["id"]),
+            "mastodon_service_token": service["token"]}
 
 
 def _load(path: Path) -> dict:
@@ -174,6 +187,12 @@ def _populate(app: Any, spec: dict) -> None:
             if fb:
                 link_account(session, app.keys, person_id=row.id, network=facebook.NETWORK,
                              external_user_id=str(fb["user_id"]), token=fb["token"], now=now)
+            toots = person.get("mastodon")
+            if toots and toots.get("token"):
+                link_account(session, app.keys, person_id=row.id, network=mastodon.NETWORK,
+                             external_user_id=mastodon.account_key(toots["host"],
+                                                                   str(toots["id"])),
+                             token=toots["token"], now=now, handle=toots.get("username"))
             sky = person.get(bluesky.NETWORK)
             if sky:  # read from Jetstream; nothing secret is kept (bots/bluesky/link.py)
                 link_account(session, app.keys, person_id=row.id, network=bluesky.NETWORK,
@@ -192,6 +211,9 @@ def _populate(app: Any, spec: dict) -> None:
             if creator.get("facebook_page_id"):
                 claims.append(str(identity.of(facebook.NETWORK, facebook.PAGE_KIND,
                                               str(creator["facebook_page_id"]))))
+            if creator.get("mastodon"):
+                claims.append(str(identity.account(mastodon.NETWORK, mastodon.account_key(
+                    creator["mastodon"]["host"], str(creator["mastodon"]["id"])))))
             if creator.get("bluesky_did"):
                 claims.append(str(identity.of(bluesky.NETWORK, bluesky.USER_KIND,
                                               creator["bluesky_did"])))

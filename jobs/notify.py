@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bots import x
+from bots import mastodon, x
 from bots.base import DeliveryResult
 from core import identity, outbox
 from core.accounts import open_token
@@ -32,6 +32,8 @@ from runtime import logs
 from runtime.app import App
 
 LEASE = timedelta(minutes=5)
+# "Announce my flattrs": from the person's own account, the first of these that reaches it.
+ANNOUNCE_CHANNELS = ("announce", "announce_mastodon")
 
 
 @dataclass
@@ -125,11 +127,15 @@ class Notifier:
             if person is None:
                 return _Plan(items, "suppress", "no such person")
             x_account = _x_account(session, person.id)
-            subjects = [f"person:{person.id}"] + ([x_account.identity] if x_account else [])
+            on_mastodon = _account_on(session, person.id, mastodon.NETWORK)
+            subjects = [f"person:{person.id}"] + [a.identity for a in (x_account, on_mastodon)
+                                                  if a is not None]
             if outbox.opted_out(session, subjects):
                 return _Plan(items, "suppress", "opted out")
             recipient = self._person_recipient(session, person, x_account, announce=announce)
-            names = (["announce"] if announce else
+            recipient = self._with_mastodon(session, recipient, person.id, on_mastodon,
+                                            announce=announce)
+            names = (list(ANNOUNCE_CHANNELS) if announce else
                      [c.strip() for c in person.notify_channels.split(",") if c.strip()])
         channel = next((self.channels[n] for n in names
                         if n in self.channels and self.channels[n].reaches(recipient)), None)
@@ -159,6 +165,21 @@ class Notifier:
             key=f"person:{person.id}", name=person.name, email=person.email,
             x_user_id=x_user_id, x_handle=x_account.handle if x_account else None,
             x_own_token=own_token)
+
+    def _with_mastodon(self, session: Session, recipient: Recipient, person_id: int,
+                       account: SocialAccount | None, *, announce: bool) -> Recipient:
+        """The person's Mastodon account (linked, else claimed), and their own token when
+        they announce their flattrs."""
+        if account is None:
+            claimed = _claimed(session, person_id, mastodon.NETWORK, mastodon.ACCOUNT_KIND)
+            return replace(recipient, mastodon_account=claimed)
+        host = account.external_user_id.rpartition(":")[0]
+        handle = account.handle and (account.handle if "@" in account.handle
+                                     else f"{account.handle}@{host}")
+        own = (open_token(self.app.keys, account.token_ciphertext)
+               if announce and account.status == "active" else None)
+        return replace(recipient, mastodon_account=account.external_user_id,
+                       mastodon_handle=handle, mastodon_own_token=own)
 
     def _render(self, session: Session, item: Claimed, recipient: Recipient) -> Rendered:
         data = dict(item.payload)
@@ -233,6 +254,22 @@ def _x_account(session: Session, person_id: int) -> SocialAccount | None:
     return session.execute(select(SocialAccount).where(
         SocialAccount.person_id == person_id, SocialAccount.network == x.NETWORK,
     ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
+
+
+def _account_on(session: Session, person_id: int, network: str) -> SocialAccount | None:
+    return session.execute(select(SocialAccount).where(
+        SocialAccount.person_id == person_id, SocialAccount.network == network,
+    ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
+
+
+def _claimed(session: Session, person_id: int, network: str, kind: str) -> str | None:
+    """The id of the first identity of (network, kind) the person claimed."""
+    value = session.execute(select(Claim.value).where(
+        Claim.person_id == person_id, Claim.kind == "identity",
+        Claim.value.like(identity.prefix(network, kind) + "%"),
+    ).order_by(Claim.id).limit(1)).scalar_one_or_none()
+    claimed = identity.try_parse(value)
+    return claimed.id if claimed is not None else None
 
 
 def _claimed_x_user(session: Session, person_id: int) -> str | None:

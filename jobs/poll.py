@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from bots import networks, registry
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
 from bots.registry import AdapterContext
+from core import usage
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
 from runtime import logs
 from runtime.app import App
@@ -138,12 +139,19 @@ class Poller:
                                                                 account.triggers))
             activities = [a for a in activities if a.action in wanted]
         now = self.app.now()
+        cap = spec.read_cap(self.app.settings) if spec is not None and spec.read_cap else None
         try:
             with self.app.db.unit_of_work() as session:
+                # Near the month's cap on posts read, wait longer (core/usage.py).
+                read = usage.posts_read(session, account.network, now=now) if cap else 0
                 outcome = store_poll(session, self.app.rules, account, now=now,
                                      activities=activities, cursor=result.cursor,
-                                     next_poll_at=result.next_poll_at, status=result.status,
-                                     error=result.error)
+                                     next_poll_at=usage.paced(result.next_poll_at, now,
+                                                              read + result.posts_read, cap),
+                                     status=result.status, error=result.error)
+                # Counted for all workers, last: the month's row stays locked only briefly.
+                usage.add(session, account.network, now=now, posts_read=result.posts_read,
+                          requests=result.requests)
         except DBAPIError as exc:
             # A deadlock or a lost connection: nothing was stored, the cursor did not move;
             # the lease lapses and the next poll reads the same activities again.

@@ -75,6 +75,12 @@ def _wallet_low(d: dict[str, Any], name: str, cur: str) -> Rendered:
     return Rendered("Your flattr wallet is too low", text, text)
 
 
+def _no_budget(d: dict[str, Any], name: str, cur: str) -> Rendered:
+    text = (f"Hello {name}, you set no budget for {d['period']}, so what you liked and shared"
+            " then is not flattred. Set a monthly budget to keep flattring.")
+    return Rendered("You have no flattr budget for this month", text, text)
+
+
 def _escrow_returned(d: dict[str, Any], name: str, cur: str) -> Rendered:
     flattrs = f" from {d['shares']} flattr(s)" if d.get("shares") is not None else ""
     text = (f"Hello {name}, {_m(d['cents'], cur)}{flattrs} came back to"
@@ -119,6 +125,7 @@ def _fit(head: str, urls: list[str], tail: str) -> str:
 _RENDERERS = {
     "statement": _statement, "month_closed": _month_closed, "new_flattrs": _new_flattrs,
     "needs_reconnect": _needs_reconnect, "wallet_low": _wallet_low,
+    "no_budget": _no_budget,
     "escrow_returned": _escrow_returned, "claim_invitation": _claim_invitation,
     "announce_flattr": _announce, "announce_day": _announce_day,
 }

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bots import facebook, x
+from bots import facebook, mastodon, x
 from bots.base import LinkedAccount
-from config import ConfigError
+from bots.mastodon.spec import service_key
+from config import ConfigError, Settings
 from core import escrow, settlement
 from core.models import Settlement
 from core.periods import period_end, period_of
@@ -26,12 +27,15 @@ from jobs.channels import (
     EmailChannel,
     FacebookPagePost,
     LogChannel,
+    MastodonAnnounce,
+    MastodonDirectMessage,
     XAnnounce,
     XDirectMessage,
     XMention,
 )
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
+from jobs.shared import SharedPoller
 from jobs.stream import Streams, StreamStats
 from jobs.tokens import RefreshSummary, refresh_tokens
 from runtime import logs
@@ -72,7 +76,18 @@ def build_channels(app: App, networks: Networks, log_channel: LogChannel | None 
         XMention(on_x, service),
         FacebookPagePost(on_facebook, s.facebook_page_id, s.facebook_page_token),
         XAnnounce(on_x),
+        MastodonDirectMessage(networks.get(mastodon.NETWORK), mastodon_service(s)),
+        MastodonAnnounce(networks.get(mastodon.NETWORK)),
     ]
+
+
+def mastodon_service(settings: Settings) -> LinkedAccount | None:
+    """The service's own Mastodon account (direct messages to creators who chose them)."""
+    key = service_key(settings)
+    if key is None or not settings.mastodon_service_token:
+        return None
+    return LinkedAccount(mastodon.NETWORK, key, settings.mastodon_service_token,
+                         settings.mastodon_service_account)
 
 
 class Worker:
@@ -93,6 +108,10 @@ class Worker:
         lease = timedelta(seconds=app.settings.lease_seconds) * lease_scale
         self.poller = Poller(app, self.networks, self.owner, lease=lease, ordered=ordered,
                              concurrency=concurrency)
+        # Reads serving many accounts at once (X's search for requests), after the accounts.
+        self.shared = SharedPoller(app, self.networks, self.owner, lease=lease,
+                                   api_base_url=base_url if app.settings.networks == "sandbox"
+                                   else None)
         self.log_channel = log_channel or LogChannel()
         self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel))
         self.stopping = threading.Event()
@@ -104,6 +123,7 @@ class Worker:
 
     def poll(self) -> PollStats:
         stats = self.poller.run_once()
+        _add_stats(stats, self.shared.run_once())
         if stats.polled:
             logs.event("job.poll", owner=self.owner, polled=stats.polled,
                        activities=stats.activities, flattrs=stats.flattrs,
@@ -182,9 +202,20 @@ class Worker:
     def close(self) -> None:
         self.streams.join()
         self.poller.close()
-        released = self.poller.release()
+        released = self.poller.release() + self.shared.release()
         if released:
             logs.event("worker.released", owner=self.owner, leases=released)
+
+
+def _add_stats(total: PollStats, more: PollStats) -> None:
+    total.polled += more.polled
+    total.activities += more.activities
+    total.flattrs += more.flattrs
+    total.lost_leases += more.lost_leases
+    total.errors += more.errors
+    total.requests += more.requests
+    for status, n in more.statuses.items():
+        total.statuses[status] = total.statuses.get(status, 0) + n
 
 
 def _previous_period(now: datetime) -> str:

@@ -15,7 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from bots import registry
 from bots.oauth import AccountInfo, Managed, OAuthFailed, Tokens
-from bots.registry import LinkFlow, NetworkSpec
+from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
 from core.errors import AlreadyClaimed
 from core.money import format_cents
 from core.things import claim
@@ -70,11 +70,44 @@ def connect(network: str) -> ResponseReturnValue:
     app, person = flattr_app(), current_person()
     assert person is not None
     session = db_session()
+    host = None
+    if flow.instance is not None:  # a federated network: the person's server first
+        host = flow.instance.parse(request.form.get("instance", ""))
+        server = _instance_app(network, flow.instance, host)
+        try:
+            start = flow.instance.authorize(app.settings, callback_url(network),
+                                            purpose == "claim", server)
+        except OAuthFailed as exc:
+            logs.event("oauth.authorize_failed", network=network, person=person.id,
+                       instance=host, error=str(exc))
+            abort(502, description=str(exc))
+    else:
+        start = flow.authorize(app.settings, callback_url(network), purpose == "claim")
     store.forget_old_states(session, now=app.now())
-    start = flow.authorize(app.settings, callback_url(network), purpose == "claim")
     store.new_state(session, person_id=person.id, network=network, purpose=purpose,
-                    now=app.now(), state=start.state, verifier=start.verifier)
+                    now=app.now(), state=start.state, verifier=start.verifier, instance=host)
     return redirect(start.url, code=303)
+
+
+def _instance_app(network: str, step: InstanceStep, host: str) -> InstanceApp:
+    """The service's app on the person's server, registered there the first time (the
+    network is called outside any transaction: the lookup's is committed first)."""
+    app, session = flattr_app(), db_session()
+    known = store.instance_app(session, app.settings, network, host)
+    commit()
+    if known is not None:
+        return known
+    try:
+        fresh = step.register(app.settings, host, callback_url(network))
+    except OAuthFailed as exc:
+        logs.event("oauth.register_failed", network=network, instance=host, error=str(exc))
+        abort(502, description=str(exc))
+    kept = store.keep_instance_app(session, app.settings, network, fresh,
+                                   callback_url(network), app.now())
+    commit()
+    logs.event("oauth.app_registered", network=network, instance=host,
+               kept=kept.client_id == fresh.client_id)
+    return kept
 
 
 @bp.get("/callback/<network>")
@@ -98,8 +131,17 @@ def callback(network: str) -> ResponseReturnValue:
         flash(f"{spec.display_name} was not connected: you cancelled.", "error")
         return redirect(url_for(back), code=303)
     try:
-        tokens, account = flow.complete(app.settings, callback_url(network),
-                                        request.args["code"], verifier, app.now())
+        if flow.instance is not None:
+            server = store.instance_app(session, app.settings, network, row.instance or "")
+            commit()
+            if server is None:
+                raise OAuthFailed(f"no app kept for {row.instance!r}: please start again")
+            tokens, account = flow.instance.complete(app.settings, callback_url(network),
+                                                     request.args["code"], verifier,
+                                                     app.now(), server)
+        else:
+            tokens, account = flow.complete(app.settings, callback_url(network),
+                                            request.args["code"], verifier, app.now())
     except OAuthFailed as exc:
         logs.event("oauth.exchange_failed", network=network, person=person.id, error=str(exc))
         abort(400, description=str(exc))

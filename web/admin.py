@@ -16,6 +16,9 @@ from core import people
 from core.models import Person, SocialAccount
 from core.money import format_cents, parse_cents
 from core.things import claim
+from core.users import end_sessions, unpause
+from jobs.shared import month_usage
+from runtime import logs
 from web.context import db_session, flattr_app
 from web.security import admin_required
 
@@ -30,7 +33,7 @@ def index() -> ResponseReturnValue:
     accounts = list(session.execute(select(SocialAccount).order_by(SocialAccount.id)).scalars())
     wallets = {p.id: people.wallet_balance(session, p.id) for p in persons}
     return render_template("admin.html", persons=persons, accounts=accounts, wallets=wallets,
-                           webhooks=_webhooks())
+                           webhooks=_webhooks(), usage=month_usage(session, flattr_app()))
 
 
 def _webhooks() -> list[dict[str, object]]:
@@ -61,4 +64,26 @@ def grant_claim() -> ResponseReturnValue:
     result = claim(session, app.rules, person, request.form.get("value", ""), now=app.now())
     flash(f"{person.name} now holds {result.value} ({result.things} things, "
           f"{format_cents(result.released_cents)} {app.rules.currency} released).", "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.post("/sessions/end")
+@admin_required
+def end_sessions_of() -> ResponseReturnValue:
+    """An operator's revoke: every web session of the person ends, wherever it is."""
+    person = people.find_person(db_session(), request.form.get("name", ""))
+    end_sessions(db_session(), person)
+    logs.event("auth.sessions_revoked", person=person.id, by="operator")
+    flash(f"Every session of {person.name} has ended.", "ok")
+    return redirect(url_for("admin.index"), code=303)
+
+
+@bp.post("/sign-ins/unpause")
+@admin_required
+def unpause_sign_ins() -> ResponseReturnValue:
+    """Forget a name's recent failed sign-ins (after checking who asks)."""
+    name = request.form.get("name", "")
+    person = people.find_person(db_session(), name)
+    cleared = unpause(db_session(), person.name)
+    flash(f"Sign-ins for {person.name} are open again ({cleared} failures forgotten).", "ok")
     return redirect(url_for("admin.index"), code=303)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import re
 from datetime import timedelta
 
-from flask import Flask, flash, jsonify, redirect, render_template, request
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from config import ConfigError, Settings
 from core.db import ping
@@ -20,7 +23,7 @@ from runtime import logs
 from runtime.app import App
 from runtime.keys import key_ring
 from web import context
-from web.security import check_csrf, csrf_token, current_person
+from web.security import check_csrf, check_inputs, csrf_token, current_person, remember_device
 
 SESSION_LIFETIME = timedelta(days=14)
 
@@ -41,9 +44,13 @@ def create_app(app: App, *, testing: bool = False) -> Flask:
         MAX_CONTENT_LENGTH=1024 * 1024,
         TESTING=testing,
     )
+    flask_app.url_map.converters["int"] = AsciiInt
+    flask_app.logger.addFilter(HideValues())
     context.install(flask_app, app)
+    flask_app.before_request(check_inputs)
     flask_app.before_request(check_csrf)
     flask_app.after_request(_security_headers)
+    flask_app.after_request(remember_device)
     flask_app.jinja_env.filters["money"] = lambda cents: format_cents(int(cents or 0))
     flask_app.jinja_env.globals.update(csrf_token=csrf_token, current_person=current_person,
                                        currency=app.rules.currency)
@@ -76,13 +83,57 @@ def session_secret(settings: Settings) -> str:
     return hmac.new(key.encode(), b"flattr-web-session", hashlib.sha256).hexdigest()
 
 
+# What a database error's text may carry of the row (engines hide SQL parameters, but
+# PostgreSQL's DETAIL repeats the values: "Failing row contains (...)", "Key (email)=(...)").
+_DETAIL = re.compile(r"^[ \t]*DETAIL:.*$", re.MULTILINE)
+_EMAIL = re.compile(r"[^\s@()\[\]\"',;:<>]+@[^\s@()\[\]\"',;:<>]+")
+
+
+def hide_values(text: str) -> str:
+    return _EMAIL.sub("[e-mail]", _DETAIL.sub("DETAIL: [hidden]", text))
+
+
+class HideValues(logging.Filter):
+    """On the app's logger (Flask logs a request's unexpected exception there): the
+    traceback without row values or e-mail addresses."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            record.exc_text = hide_values(logging.Formatter().formatException(record.exc_info))
+        if isinstance(record.msg, str):
+            record.msg = hide_values(record.msg)
+        return True
+
+
+class AsciiInt(IntegerConverter):
+    """`<int:...>` with ASCII digits only (werkzeug's takes any Unicode digit: `\\d`)."""
+
+    regex = r"[0-9]{1,18}"
+
+
+# Where a refused form sends the person back to, with the message: a fixed page per form,
+# never the Referer (which anyone can set). Forms not listed render the error page (400).
+BACK_TO = {"pages.set_budget": "pages.me", "pages.topup": "pages.me",
+           "pages.announce": "pages.me", "pages.withdraw": "pages.me",
+           "pages.notifications": "pages.creator", "pages.opt_out": "pages.creator",
+           "auth.password": "pages.me", "accounts.disconnect": "pages.me",
+           "accounts.triggers": "pages.me",
+           "admin.topup": "admin.index", "admin.grant_claim": "admin.index",
+           "admin.end_sessions_of": "admin.index", "admin.unpause_sign_ins": "admin.index"}
+FORM_PAGES = {"auth.signup": "signup.html", "auth.login": "login.html"}
+
+
 def _user_error(exc: UserError) -> ResponseReturnValue:
     context.rollback()
-    back = request.referrer or ""
-    origin = request.host_url.rstrip("/")
-    if request.method == "POST" and back.startswith(origin + "/"):
+    if request.method == "POST" and request.endpoint in BACK_TO and current_person():
         flash(str(exc), "error")
-        return redirect(back[len(origin):], code=303)
+        return redirect(url_for(BACK_TO[request.endpoint]), code=303)
+    if request.method == "POST" and request.endpoint in FORM_PAGES:
+        flash(str(exc), "error")
+        return render_template(FORM_PAGES[request.endpoint], next="",
+                               name=request.form.get("name", "")[:64]), 400
+    if request.blueprint == "webhooks":
+        return jsonify(error=str(exc)), 400
     return render_template("error.html", code=400, message=str(exc)), 400
 
 

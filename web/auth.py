@@ -5,10 +5,17 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from core.users import TooManySignIns, authenticate, sign_up
+from core.users import TooManySignIns, authenticate, change_password, sign_up
 from runtime import logs
 from web.context import commit, db_session, flattr_app
-from web.security import safe_next, sign_in, sign_out
+from web.security import (
+    current_person,
+    known_device,
+    login_required,
+    safe_next,
+    sign_in,
+    sign_out,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -37,7 +44,7 @@ def login() -> ResponseReturnValue:
     name = request.form.get("name", "").strip()
     try:
         person = authenticate(db_session(), name, request.form.get("password", ""),
-                              now=flattr_app().now())
+                              now=flattr_app().now(), known_device=known_device)
     except TooManySignIns as exc:
         logs.event("auth.sign_in_paused", who=name[:64])
         message = str(exc)
@@ -55,5 +62,27 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """Signs out everywhere: every session of the person ends (a copied cookie too)."""
+    person = current_person()
     sign_out()
+    if person is not None:
+        logs.event("auth.signed_out", person=person.id)
     return redirect(url_for("pages.home"), code=303)
+
+
+@bp.post("/me/password")
+@login_required
+def password() -> ResponseReturnValue:
+    """A new password: every other session of the person ends; this browser stays in."""
+    person = current_person()
+    assert person is not None
+    form = request.form
+    if form.get("new_password", "") != form.get("new_password2", ""):
+        flash("The two new passwords differ.", "error")
+        return redirect(url_for("pages.me"), code=303)
+    change_password(db_session(), person, form.get("password", ""),
+                    form.get("new_password", ""))
+    sign_in(person)
+    logs.event("auth.password_changed", person=person.id)
+    flash("Your password is changed, and you are signed out everywhere else.", "ok")
+    return redirect(url_for("pages.me"), code=303)

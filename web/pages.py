@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from bots import registry
-from core import flattring, people
+from core import flattring, inputs, people
 from core.errors import UserError
 from core.models import Claim, OptOut
 from core.money import format_cents, parse_cents
@@ -21,7 +21,7 @@ from web.security import current_person, login_required
 bp = Blueprint("pages", __name__)
 
 CHANNELS = {"log": "Log (development)", "email": "E-mail", "x_dm": "X direct message",
-            "x_mention": "X mention"}
+            "x_mention": "X mention", "mastodon_dm": "Mastodon direct message"}
 
 
 def _me():  # type: ignore[no-untyped-def]
@@ -156,8 +156,8 @@ def creator() -> ResponseReturnValue:
 def notifications() -> ResponseReturnValue:
     person = _me()
     chosen = [c for c in request.form.getlist("channel") if c in CHANNELS]
-    email = request.form.get("email", "").strip()
-    if "email" in chosen and "@" not in email:
+    email = inputs.email(request.form.get("email"))
+    if "email" in chosen and email is None:
         raise UserError("give an e-mail address to be told by e-mail")
     person.notify_channels = ",".join(chosen)
     person.digest_enabled = request.form.get("digest") == "on"

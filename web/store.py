@@ -6,16 +6,17 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bots import registry
 from bots.oauth import AccountInfo, Tokens
+from bots.registry import InstanceApp as App
 from config import Settings
 from core import accounts
 from core.db import rows_affected
 from core.errors import UserError
-from core.models import OAuthState, SocialAccount, timed
+from core.models import InstanceApp, OAuthState, SocialAccount, timed
 from runtime.keys import key_ring
 
 STATE_TTL = timedelta(minutes=15)
@@ -26,10 +27,11 @@ class BadState(UserError):
 
 
 def new_state(session: Session, *, person_id: int, network: str, purpose: str, now: datetime,
-              state: str | None = None, verifier: str | None = None) -> str:
+              state: str | None = None, verifier: str | None = None,
+              instance: str | None = None) -> str:
     state = state or secrets.token_urlsafe(32)
     session.add(OAuthState(state=state, person_id=person_id, network=network, purpose=purpose,
-                           code_verifier=verifier, created_at=now))
+                           code_verifier=verifier, created_at=now, instance=instance))
     session.flush()
     return state
 
@@ -86,3 +88,32 @@ def disconnect(session: Session, person_id: int, account_id: int) -> SocialAccou
     account = person_account(session, person_id, account_id)
     session.delete(account)
     return account
+
+
+# -- a federated network's apps, one per server ------------------------------------------
+
+
+def instance_app(session: Session, settings: Settings, network: str, host: str) -> App | None:
+    """The service's app on `host`, as registered there (its secret opened)."""
+    row = session.execute(select(InstanceApp).where(
+        InstanceApp.network == network, InstanceApp.host == host)).scalar_one_or_none()
+    if row is None:
+        return None
+    return App(row.host, row.client_id, accounts.open_token(key_ring(settings),
+                                                            row.secret_ciphertext))
+
+
+def keep_instance_app(session: Session, settings: Settings, network: str, app: App,
+                      redirect_uri: str, now: datetime) -> App:
+    """Keep a newly registered app; when another request kept one for the same server
+    first, that one wins (and is returned)."""
+    session.execute(
+        timed("INSERT INTO instance_apps (network, host, client_id, secret_ciphertext,"
+              " redirect_uri, created_at) VALUES (:network, :host, :client_id, :secret,"
+              " :redirect, :now) ON CONFLICT (network, host) DO NOTHING", "now"),
+        {"network": network, "host": app.host, "client_id": app.client_id,
+         "secret": accounts.seal_token(key_ring(settings), app.client_secret),
+         "redirect": redirect_uri, "now": now})
+    kept = instance_app(session, settings, network, app.host)
+    assert kept is not None
+    return kept

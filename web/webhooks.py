@@ -4,31 +4,45 @@ Each registered network with a NetworkSpec.webhook answers at /webhooks/<network
 POST is verified before anything is read from it (the network's `rejects`: Facebook's
 `X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
 request that fails gets 403 and changes nothing. A verified event makes the accounts it
-names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint.
-Networks with signed deauthorize and data-deletion callbacks (Facebook) get those too.
+names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint;
+an event about something that cannot mean a flattr (a changed email) names nobody. An
+event saying the person revoked our access (X) marks the account as needing a reconnect
+and tells the person, as Facebook's signed deauthorize callback does.
+
+A signed body is still bounded before it is parsed (core.inputs.load_json: a deep one is a
+400, not a RecursionError). A replayed event (same network, same body, within
+DEDUPE_WINDOW) changes nothing: its digest is kept in `webhook_events`, shared by every web
+process. And an account is woken at most once per core.accounts.WAKE_EVERY however many
+distinct events name it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from bots import registry
 from bots.polling import make_due
 from bots.registry import Webhook
-from core import accounts
+from core import accounts, inputs, notifications
 from core.db import rows_affected
-from core.models import SocialAccount
+from core.models import SocialAccount, WebhookEvent, timed
 from runtime import logs
 from web.context import db_session, flattr_app
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+DEDUPE_WINDOW = timedelta(days=2)
+MAX_EVENT_BYTES = 512 * 1024
+MAX_EVENT_DEPTH = 32
 
 
 def _webhook(network: str) -> Webhook:
@@ -54,11 +68,15 @@ def event(network: str) -> ResponseReturnValue:
     reason = webhook.rejects(flattr_app().settings, body, headers)
     if reason is not None:
         _reject(network, reason)
-    try:
-        pushed = json.loads(body)
-    except ValueError:
-        abort(400)
-    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)))
+    pushed = inputs.load_json(body, what="the event", max_bytes=MAX_EVENT_BYTES,
+                              max_depth=MAX_EVENT_DEPTH)  # an InvalidInput is a 400
+    if not _first_time(network, body):
+        logs.event("webhook.replayed", network=network)
+        return jsonify(scheduled=0, revoked=0, duplicate=True)
+    revoked = webhook.revoked(pushed) if webhook.revoked is not None else []
+    name = registry.get(network).display_name
+    gone = _needs_reconnect(network, revoked, f"access was revoked on {name}")
+    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)), revoked=gone)
 
 
 @bp.post("/<network>/deauthorize")
@@ -66,13 +84,9 @@ def deauthorize(network: str) -> ResponseReturnValue:
     """The person removed the app on the network: the account needs reconnecting, and its
     tokens are forgotten."""
     user_id = _signed_user(network)
-    changed = rows_affected(db_session().execute(
-        update(SocialAccount)
-        .where(SocialAccount.network == network, SocialAccount.external_user_id == user_id)
-        .values(status=accounts.STATUS_RECONNECT, token_ciphertext=None,
-                refresh_ciphertext=None, token_expires_at=None,
-                last_error=f"the app was removed on {registry.get(network).display_name}")))
-    return jsonify(deauthorized=changed)
+    name = registry.get(network).display_name
+    return jsonify(deauthorized=_needs_reconnect(network, [user_id],
+                                                 f"the app was removed on {name}"))
 
 
 @bp.post("/<network>/data-deletion")
@@ -122,25 +136,52 @@ def _reject(network: str, reason: str) -> NoReturn:
     abort(403)
 
 
-def _poll_soon(network: str, external_ids: list[str]) -> int:
-    """Make the accounts due now, every stream of their cursor included (bots.polling.
-    make_due); an account leased by a worker is being polled already and is left alone."""
+def _needs_reconnect(network: str, external_ids: list[str], reason: str) -> int:
+    """The person took our access away on the network: each account needs reconnecting,
+    its tokens are forgotten, a poll in progress stores nothing (its lease is dropped), and
+    the person is told, once, as when a poll finds the token dead."""
     if not external_ids:
         return 0
     now, session = flattr_app().now(), db_session()
-    free = (SocialAccount.lease_until.is_(None)) | (SocialAccount.lease_until <= now)
-    rows = session.execute(
-        select(SocialAccount.id, SocialAccount.cursor)
+    found = session.execute(
+        select(SocialAccount.id, SocialAccount.person_id, SocialAccount.status,
+               SocialAccount.handle)
         .where(SocialAccount.network == network,
-               SocialAccount.external_user_id.in_(sorted(set(external_ids))),
-               SocialAccount.status == accounts.STATUS_ACTIVE, free)
-    ).all()
-    scheduled = 0
-    for account_id, cursor in rows:
-        due = make_due(json.loads(cursor)) if cursor else None
-        scheduled += rows_affected(session.execute(
-            update(SocialAccount).where(SocialAccount.id == account_id, free).values(
-                next_poll_at=now, cursor=json.dumps(due, sort_keys=True) if due else cursor)
-        ))
+               SocialAccount.external_user_id.in_(sorted(set(external_ids))))).all()
+    for account_id, person_id, status, handle in found:
+        session.execute(update(SocialAccount).where(SocialAccount.id == account_id).values(
+            status=accounts.STATUS_RECONNECT, token_ciphertext=None, refresh_ciphertext=None,
+            token_expires_at=None, lease_owner=None, lease_until=None, last_error=reason))
+        if status == accounts.STATUS_ACTIVE:
+            notifications.enqueue(
+                session, "needs_reconnect", f"needs_reconnect:{account_id}:{now:%Y-%m-%dT%H}",
+                now=now, person_id=person_id, payload={"network": network, "handle": handle})
+    logs.event("webhook.revoked", network=network, accounts=len(found))
+    return len(found)
+
+
+
+def _first_time(network: str, body: bytes) -> bool:
+    """Record the event's digest; False when it was seen within DEDUPE_WINDOW (by any web
+    process: the digest is the table's key, so of two deliveries at once one wins)."""
+    now, session = flattr_app().now(), db_session()
+    session.execute(delete(WebhookEvent).where(WebhookEvent.received_at < now - DEDUPE_WINDOW))
+    digest = hashlib.sha256(network.encode() + b"\0" + body).hexdigest()
+    return bool(rows_affected(session.execute(
+        timed("INSERT INTO webhook_events (digest, network, received_at)"
+              " VALUES (:digest, :network, :now) ON CONFLICT (digest) DO NOTHING", "now"),
+        {"digest": digest, "network": network, "now": now})))
+
+
+def _poll_soon(network: str, external_ids: list[str]) -> int:
+    """Wake the accounts (core.accounts.wake: each at most once per WAKE_EVERY), every
+    stream of their cursor due (bots.polling.make_due)."""
+    scheduled = accounts.wake(db_session(), network, external_ids, now=flattr_app().now(),
+                              due_cursor=_due_cursor)
     logs.event("webhook.scheduled", network=network, accounts=scheduled)
     return scheduled
+
+
+def _due_cursor(cursor: str | None) -> str | None:
+    due = make_due(json.loads(cursor)) if cursor else None
+    return json.dumps(due, sort_keys=True) if due else cursor

@@ -68,9 +68,9 @@ class BlueskyWorld:
 def bluesky_of(world: World) -> BlueskyWorld:
     """The world's Bluesky, built from its scenario the first time it is asked for."""
     with world.lock:
-        found = world.networks.get(NETWORK)
+        found = world.extensions.get(NETWORK)
         if found is None:
-            found = world.networks[NETWORK] = build(world.scenario.get(NETWORK) or {})
+            found = world.extensions[NETWORK] = build(world.scenario.get(NETWORK) or {})
         return found
 
 

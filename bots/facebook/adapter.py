@@ -31,13 +31,14 @@ from bots.facebook import NETWORK
 from bots.facebook.parse import (
     LIKE_FIELDS,
     POST_FIELDS,
+    GraphError,
     check_list,
-    classify_error,
+    classify,
     page_like_activity,
     parse_time,
     share_activity,
 )
-from bots.pacing import recent_page_size
+from bots.pacing import MAX_IDLE_DELAY, recent_page_size
 from bots.polling import expected_new, iso, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
 
@@ -46,12 +47,16 @@ log = logging.getLogger(__name__)
 THROTTLE_PAUSE = timedelta(hours=1)  # Graph rate-limit windows are a rolling hour
 USAGE_SLOW_DOWN_PCT = 90
 SEEN_KEPT = 50
+# Cursor key of a stream's run of failures with a bounded number of retries (codes 1 and 2,
+# `is_transient: false`): {"cause": ..., "count": n}. A successful poll of the stream ends it.
+BOUNDED = "bounded_failures"
 
 
 class GraphFailure(Exception):
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, error: GraphError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.status = error.status
 
 
 class FacebookNetwork:
@@ -92,10 +97,10 @@ class FacebookNetwork:
         graph = self.graph(account.access_token)
         pollers = {
             "likes": lambda st: self._guarded(
-                account, now, lambda: self._poll_likes(graph, account, st, now)
+                account, st, now, lambda: self._poll_likes(graph, account, st, now)
             ),
             "posts": lambda st: self._guarded(
-                account, now, lambda: self._poll_posts(graph, account, st, now)
+                account, st, now, lambda: self._poll_posts(graph, account, st, now)
             ),
         }
         return run_streams(self.name, account, cursor, now, pollers)
@@ -182,7 +187,16 @@ class FacebookNetwork:
             result = method(*args, **kwargs)
         except facebook.GraphAPIError as exc:
             if isinstance(exc.result, dict) and "error" in exc.result:
-                raise GraphFailure(*classify_error(exc.result)) from exc
+                # facebook-sdk drops the status and headers: the response hook kept them.
+                response = getattr(self._last, "response", None)
+                found = classify(
+                    exc.result,
+                    http_status=response.status_code if response is not None else None,
+                    www_authenticate=(
+                        response.headers.get("WWW-Authenticate") if response is not None else None
+                    ),
+                )
+                raise GraphFailure(found) from exc
             raise self._unreadable(str(exc)) from exc
         except (KeyError, ValueError) as exc:  # no Content-Type header; a non-JSON body
             raise self._unreadable(f"{type(exc).__name__}: {exc}") from exc
@@ -193,7 +207,9 @@ class FacebookNetwork:
         response = getattr(self._last, "response", None)
         status = response.status_code if response is not None else None
         if status is not None and status >= 500:
-            return GraphFailure("retry", f"facebook server error {status}")
+            return GraphFailure(
+                GraphError("retry", f"facebook server error {status}", retry_limit=None)
+            )
         return MalformedResponse(f"unreadable Graph response (HTTP {status}): {detail[:200]}")
 
     def _note_usage(self, st: dict, now: datetime) -> None:
@@ -210,14 +226,16 @@ class FacebookNetwork:
         else:
             st["rl_remaining"] = st["rl_reset"] = None
 
-    def _guarded(self, account: LinkedAccount, now: datetime, poll: Any) -> StreamOutcome:
+    def _guarded(
+        self, account: LinkedAccount, st: dict, now: datetime, poll: Any
+    ) -> StreamOutcome:
         try:
-            return poll()
+            outcome: StreamOutcome = poll()
         except GraphFailure as exc:
             if exc.status == "throttled":
                 return StreamOutcome(status="retry", retry_at=now + THROTTLE_PAUSE, error=str(exc))
-            if exc.status == "error":
-                log.warning("facebook error for %s: %s", account.external_user_id, exc)
+            if exc.error.retry_limit is not None and exc.status in ("retry", "error"):
+                return self._bounded(account, st, now, exc.error)
             return StreamOutcome(status=exc.status, error=str(exc))
         except requests.RequestException as exc:
             return StreamOutcome(
@@ -231,6 +249,43 @@ class FacebookNetwork:
             return StreamOutcome(
                 status="error", error=f"facebook unexpected {type(exc).__name__}: {exc}"
             )
+        st.pop(BOUNDED, None)  # a success ends any run of failures
+        return outcome
+
+    def _bounded(
+        self, account: LinkedAccount, st: dict, now: datetime, error: GraphError
+    ) -> StreamOutcome:
+        """A failure the Graph may not recover from: retried at most `retry_limit` times in
+        a row (0: never), counted per stream in the cursor. Then an error that says why,
+        and that cause is not retried again: the stream waits the idle pace
+        (MAX_IDLE_DELAY), not the backoff, until a poll of it succeeds."""
+        cause = f"{error.code}/{error.subcode}" if error.subcode else str(error.code)
+        prior = st.get(BOUNDED)
+        same = isinstance(prior, dict) and prior.get("cause") == cause
+        count = int(prior.get("count") or 0) + 1 if same and isinstance(prior, dict) else 1
+        keep = {BOUNDED: {"cause": cause, "count": count}}
+        limit = error.retry_limit or 0
+        if count <= limit:
+            return StreamOutcome(
+                status="retry", error=f"{error.message} [failure {count} in a row]", keep=keep
+            )
+        if limit:
+            why = f"it failed {count} times in a row"
+        elif error.transient is False:
+            why = "Graph says it is not transient"
+        else:
+            why = "not an error that passes by itself"
+        log.warning(
+            "facebook error for %s, not retried (%s): %s", account.external_user_id, why,
+            error.message,
+        )
+        return StreamOutcome(
+            status="error",
+            retry_at=now + MAX_IDLE_DELAY,
+            error=f"{error.message}; not retried: {why}; next try in "
+            f"{MAX_IDLE_DELAY.total_seconds() / 3600:.0f} h unless a webhook says it changed",
+            keep=keep,
+        )
 
     # -- notifications -------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 LIKE_FIELDS = "id,name,created_time"
 POST_FIELDS = (
     "id,created_time,status_type,permalink_url,"
-    "attachments{type,url,unshimmed_url,title,target,subattachments}"
+    "attachments{type,url,unshimmed_url,title,target,subattachments},child_attachments"
 )
 DEAD_TOKEN_CODES = frozenset({102, 190})
 MISSING_PERMISSION_CODES = frozenset({10, *range(200, 300)})

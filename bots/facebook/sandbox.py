@@ -4,6 +4,8 @@ and the echoed parameters in `paging.next`, Graph error bodies, always applicati
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import re
 from datetime import datetime, timedelta
@@ -12,6 +14,7 @@ from urllib.parse import quote, urlencode
 
 from bots.facebook import NETWORK, sandbox_oauth
 from bots.facebook.sandbox_errors import fb_error
+from bots.facebook.webhook import hub_signature
 from bots.sandbox.faults import Fault
 from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
@@ -205,24 +208,107 @@ def _accounts(world: World, request: Request, grant: Grant, node: str, version: 
 
 
 def _post_json(post: dict, fields: str) -> dict:
+    """One post with the fields asked for. Its `attachment` (scenario option) shapes the
+    attachments as the Graph sends them: 'share' (a link, wrapped by l.facebook.com, with
+    `unshimmed_url`), 'photo' and 'album' (Facebook's own pages only), 'carousel' (a
+    multi_share whose cards are `subattachments` and the post's `child_attachments`),
+    'app' (an app_created_story whose outside link is only in `target.url`)."""
+    asked = _top_fields(fields)
+    kind = post.get("attachment") or ("share" if post.get("link") else None)
     out: dict[str, Any] = {"id": post["id"], "created_time": fb_time(post["at"])}
-    if "message" in fields and post.get("message"):
+    if "message" in asked and post.get("message"):
         out["message"] = post["message"]
-    if "status_type" in fields:
-        out["status_type"] = post.get(
-            "status_type", "shared_story" if post.get("link") else "mobile_status_update"
+    if "status_type" in asked:
+        out["status_type"] = post.get("status_type") or _STATUS_TYPES.get(
+            kind or "", "mobile_status_update"
         )
-    if "permalink_url" in fields:
-        user, _, number = post["id"].partition("_")
-        out["permalink_url"] = f"https://www.facebook.com/{user}/posts/{number}"
-    if "attachments" in fields and post.get("link"):
-        link = post["link"]
-        shim = "https://l.facebook.com/l.php?u=" + quote(link, safe="") + "&h=AT0sandbox"
-        attachment = {"type": "share", "url": shim, "unshimmed_url": link}
-        if post.get("title"):
-            attachment["title"] = post["title"]
+    user, _, number = post["id"].partition("_")
+    permalink = f"https://www.facebook.com/{user}/posts/{number}"
+    if "permalink_url" in asked:
+        out["permalink_url"] = permalink
+    attachment = _attachment(post, kind, permalink)
+    if "attachments" in asked and attachment:
         out["attachments"] = {"data": [attachment]}
+    if "child_attachments" in asked and kind == "carousel":
+        out["child_attachments"] = [
+            {"link": link, "name": title} for link, title in _cards(post)
+        ]
     return out
+
+
+_STATUS_TYPES = {
+    "share": "shared_story",
+    "carousel": "shared_story",
+    "photo": "added_photos",
+    "album": "added_photos",
+    "app": "app_created_story",
+}
+
+
+def _attachment(post: dict, kind: str | None, permalink: str) -> dict | None:
+    title = post.get("title")
+    number = post["id"].partition("_")[2] or "1"
+    if kind == "share" and post.get("link"):
+        found = {"type": "share", "url": _shim(post["link"]), "unshimmed_url": post["link"]}
+    elif kind == "app" and post.get("link"):
+        app = "https://www.facebook.com/apps/application.php?id=100265896690399"
+        found = {"type": "share", "url": app, "target": {"url": _shim(post["link"])}}
+    elif kind == "photo":
+        photo = f"https://www.facebook.com/photo.php?fbid={number}&type=3"
+        found = {"type": "photo", "url": photo, "target": {"id": number, "url": photo}}
+    elif kind == "album":
+        album = f"https://www.facebook.com/media/set/?set=a.{number}&type=3"
+        photos = [
+            {
+                "type": "photo",
+                "url": f"https://www.facebook.com/photo.php?fbid={number}{n}&set=a.{number}",
+                "target": {"id": f"{number}{n}"},
+            }
+            for n in range(int(post.get("photos") or 2))
+        ]
+        found = {"type": "album", "url": album, "subattachments": {"data": photos}}
+    elif kind == "carousel":
+        cards = [
+            {"type": "share", "url": _shim(link), "target": {"url": _shim(link)}}
+            | ({"title": card_title} if card_title else {})
+            for link, card_title in _cards(post)
+        ]
+        found = {"type": "multi_share", "url": permalink, "subattachments": {"data": cards}}
+    else:
+        return None
+    if title:
+        found["title"] = title
+    return found
+
+
+def _cards(post: dict) -> list[tuple[str, str | None]]:
+    cards: list[tuple[str, str | None]] = []
+    for card in post.get("links") or []:
+        if isinstance(card, str):
+            cards.append((card, None))
+        elif isinstance(card, dict) and card.get("link"):
+            cards.append((str(card["link"]), card.get("title")))
+    return cards
+
+
+def _shim(link: str) -> str:
+    return "https://l.facebook.com/l.php?u=" + quote(link, safe="") + "&h=AT0sandbox"
+
+
+def _top_fields(fields: str) -> set[str]:
+    """The top-level names of a Graph `fields` list ("a,b{c,d},e" -> a, b, e)."""
+    names, depth, current = set(), 0, ""
+    for char in fields + ",":
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            names.add(current.strip())
+            current = ""
+        elif depth == 0:
+            current += char
+    return names - {""}
 
 
 def _page_post(world: World, request: Request, grant: Grant, node: str) -> Reply:
@@ -353,6 +439,19 @@ def fault(injected: Fault, now: datetime) -> Reply | None:
                         "invalidated because the user changed their password.", subcode=460)
     if injected.kind == "rate_limit":
         return fb_error(400, 17, "(#17) User request limit reached", transient=True)
+    if injected.kind == "oauth_no_code":
+        reply = json_reply(
+            403,
+            {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException"}},
+            content_type="application/json; charset=UTF-8",
+        )
+        reply.headers["WWW-Authenticate"] = (
+            'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."'
+        )
+        return reply
+    if injected.kind == "not_transient":
+        return fb_error(injected.status, injected.code, "An unknown error has occurred.",
+                        transient=False)
     if injected.kind == "status":
         if injected.status in (502, 504):  # a proxy in front of the Graph answers in HTML
             return html_reply(injected.status, "<html><body>Bad Gateway</body></html>")
@@ -360,3 +459,46 @@ def fault(injected: Fault, now: datetime) -> Reply | None:
                         "An unexpected error has occurred. Please retry your request later.",
                         transient=True)
     return None
+
+
+# -- what the Graph pushes: user webhooks and the signed callbacks, as the sandbox builds them
+
+_CHANGE_VALUES: dict[str, Any] = {
+    "feed": {"verb": "add", "item": "post"},
+    "likes": {"verb": "add"},
+    "email": "someone@example.org",
+    "photos": {"verb": "update"},
+}
+
+
+def user_webhook(changes: dict[str, list[str]], now: datetime, shape: str = "changes") -> dict:
+    """A user webhook POST body: user id -> the fields that changed. `shape`: 'changes'
+    (the current `entry[].changes[].field`, each with a value) or 'changed_fields' (the
+    older list of names)."""
+    if shape not in ("changes", "changed_fields"):
+        raise ValueError(f"unknown webhook shape {shape!r}")
+    entries = []
+    for user_id, fields in changes.items():
+        entry: dict[str, Any] = {"time": int(now.timestamp()), "id": user_id, "uid": user_id}
+        if shape == "changes":
+            entry["changes"] = [{"field": f, "value": _CHANGE_VALUES.get(f, {})} for f in fields]
+        else:
+            entry["changed_fields"] = list(fields)
+        entries.append(entry)
+    return {"object": "user", "entry": entries}
+
+
+def signed_webhook(body: dict, app_secret: str) -> tuple[bytes, dict[str, str]]:
+    """The raw POST body and the headers the Graph sends with it."""
+    raw = json.dumps(body).encode()
+    return raw, {"Content-Type": "application/json", "X-Hub-Signature-256":
+                 hub_signature(app_secret, raw)}
+
+
+def signed_request(user_id: str, app_secret: str, now: datetime) -> str:
+    """A deauthorize or data-deletion callback's `signed_request` naming the user."""
+    payload = {"algorithm": "HMAC-SHA256", "issued_at": int(now.timestamp()),
+               "user_id": user_id}
+    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    mac = hmac.new(app_secret.encode(), body.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=") + "." + body

@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from bots.facebook.parse import users_to_poll
 from bots.registry import WebhookReply
 from config import Settings
+from core import inputs
+from core.errors import UserError
 
 
 def hub_signature(secret: str, body: bytes) -> str:
@@ -36,8 +38,8 @@ def parse_signed_request(signed_request: str, secret: str) -> dict[str, Any] | N
         expected = hmac.new(secret.encode(), payload.encode("ascii"), hashlib.sha256).digest()
         if not hmac.compare_digest(sig, expected):
             return None
-        data = json.loads(_b64url(payload))
-    except (ValueError, UnicodeError):
+        data = inputs.load_json(_b64url(payload), what="signed_request", max_depth=16)
+    except (ValueError, UnicodeError, UserError):  # a deep payload is no signed_request
         return None
     if not isinstance(data, dict) or str(data.get("algorithm", "")).upper() != "HMAC-SHA256":
         return None
@@ -72,11 +74,10 @@ def rejects(settings: Settings, body: bytes, headers: Mapping[str, str]) -> str 
 
 
 def accounts(event: Any) -> list[str]:
-    """The users an event names (the event only says something changed: poll them)."""
-    if not isinstance(event, dict) or not isinstance(event.get("entry"), list):
-        return []
-    entries = [e for e in event["entry"] if isinstance(e, dict)]
-    return [str(e.get("uid") or e.get("id")) for e in entries if e.get("uid") or e.get("id")]
+    """The users whose feed or likes an event says changed (the event only says something
+    changed: poll them), in the current `changes[]` and the older `changed_fields` shapes;
+    a change to a field that means nothing to us (email, photos) names nobody."""
+    return users_to_poll(event)
 
 
 def signed_user(settings: Settings, signed_request: str) -> str | None:

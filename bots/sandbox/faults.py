@@ -16,6 +16,9 @@ FAULT_KINDS = (
     "disconnect",
     "revoked",
     "usage_capped",
+    "problem",
+    "oauth_no_code",
+    "not_transient",
     "duplicate",
     "slow_consumer",
 )
@@ -29,7 +32,11 @@ class Fault:
     500/502/503, in the network's error shape), 'rate_limit' (429 / Graph code 17, reset in
     `reset_in_s`), 'malformed' (200, not JSON), 'truncated' (200, the JSON cut in half),
     'disconnect' (half the body, then the connection closes), 'revoked' (the token is
-    refused, as if revoked), 'usage_capped' (X's monthly cap).
+    refused, as if revoked), 'usage_capped' (X's monthly cap), 'problem' (X: HTTP 200 with
+    an `errors` list and neither `data` nor `meta`), 'oauth_no_code' (Facebook: HTTP 403,
+    `WWW-Authenticate: OAuth ... invalid_token` and an OAuthException without a code; X:
+    401), 'not_transient' (Facebook: Graph error `code` with `is_transient: false`, HTTP
+    `status`; X: a problem with that status).
     path: a regex searched in the request path and query (path?k=v&...);
     token: only requests with that token;
     times: how many requests it hits (None: until removed).
@@ -42,6 +49,7 @@ class Fault:
     latency_ms: int = 0
     status: int = 503
     reset_in_s: int = 900
+    code: int = 1
     after: int = 0  # stream faults: how many events pass first
     id: int = 0
     hits: int = 0

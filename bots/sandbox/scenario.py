@@ -2,38 +2,66 @@
 
 Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock passes it):
   start: ISO time the sandbox clock starts at
-  service: {x_user_id, x_handle, x_token, facebook_page_id, facebook_page_token}
+  service: {x_user_id, x_handle, x_token, x_app_token, x_search_query_limit,
+            facebook_page_id, facebook_page_token}
+                                                x_app_token: the app's bearer token (search,
+                                                mentions); x_search_query_limit: the
+                                                access level's query length (512)
   people: [{key, name, x: {user_id, username, token}, facebook: {user_id, token}}]
   x_users: [{id, username, name}]              authors who are not people
   creators: [{name, url_prefix, x_user_id?, facebook_page_id?}]   for the demo to register
-  x_posts: [{id, author_id, at, text, urls?: [url | {expanded_url, unwound_url?, title?,
-             media_key?}], referenced?: {type: retweeted|quoted|replied_to, id}, long?: bool,
-             deleted?: bool}]
+  x_posts: [{id, author_id, at, text, urls?: [url | {expanded_url, unwound_url?, status?,
+             title?, media_key?}], referenced?: {type: retweeted|quoted|replied_to, id} or a
+             list of them, long?: bool, deleted?: bool, reply_prefix?: true | [username],
+             edits?: [earlier id], withheld?: {copyright, country_codes, scope}}]
+                                                a url given as a string is expanded and
+                                                unwound alike; an entity without
+                                                `unwound_url` is a short link X did not
+                                                unwind. reply_prefix: X's automatic
+                                                "@author " before a reply's text (true: the
+                                                replied-to author), with display_text_range.
+                                                long: the text is cut at 280 characters,
+                                                the whole text and the links in note_tweet
   x_likes: [{user_id, post_id, at}]
   facebook_pages: [{id, name, website?, category?, managers?: [facebook user_id]}]
                                                 managers: the people who run the Page; a
                                                 token of theirs with `pages_show_list` lists
                                                 it at GET /vNN.N/me/accounts
   facebook_page_likes: [{user_id, page_id, at}]
-  facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?}]
-  bluesky: see bots/bluesky/sandbox_world.py (people gain `bluesky: {did, handle,
-           app_password}`, creators `bluesky_did`)
+  facebook_posts: [{id, user_id, at, link?, title?, message?, status_type?, attachment?:
+                    share|photo|album|carousel|app, links?: [url | {link, title}],
+                    photos?: n}]
+                                                attachment: see bots/facebook/sandbox.py
+                                                (default: share when there is a link)
+  faults: [{kind, path?, token?, times?, status?, code?, ...}]   on from the start (see
+                                                bots/sandbox/faults.py)
+  mastodon: {instances, service, accounts, statuses, favourites}  (mastodon=True; see
+                                                bots/mastodon/sandbox_world.py)
+bots/sandbox/scenario_shapes.py adds the shapes of issue 10 to a scenario.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-_X_EPOCH_MS = 1288834974657
+from bots.x.ids import snowflake_at
+
 _NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"]
 
 
 @dataclass(frozen=True)
 class Rates:
-    """Per person, per day (Facebook Page likes per month)."""
+    """Per person, per day (Facebook Page likes per month).
+
+    `originals` and `replies` are ordinary posts (no request); with `heavy_tail` > 0 each
+    person's ordinary posting is the median rate times a log-normal factor of that sigma
+    (most post a few a day, a few post dozens). `outsider_requests`: posts a day, in all,
+    by X users who never linked an account, that use #flattr or mention the service.
+    """
 
     likes: float = 1.5
     reposts: float = 0.3
@@ -43,6 +71,15 @@ class Rates:
     facebook_page_likes_per_month: float = 2.0
     facebook_shares: float = 0.3
     facebook_statuses: float = 0.2
+    replies: float = 0.0
+    heavy_tail: float = 0.0
+    outsider_requests: float = 0.0
+
+
+# What people really post: a median of 3.5 ordinary posts a day (2 posts, 1.5 replies),
+# about one person in ten over 13 a day and one in a hundred over 35, and a few #flattr
+# requests a week (issue 16: the old 0.3 a day hid what reading timelines costs).
+REALISTIC = Rates(originals=2.0, replies=1.5, heavy_tail=1.0, outsider_requests=1.0)
 
 
 class _Ids:
@@ -51,8 +88,7 @@ class _Ids:
 
     def post_id(self, at: datetime) -> str:
         self.sequence += 1
-        ms = int(at.timestamp() * 1000) - _X_EPOCH_MS
-        return str((ms << 22) + (self.sequence % (1 << 22)))
+        return str(snowflake_at(at) + (self.sequence % (1 << 22)))
 
 
 def generate_scenario(
@@ -64,6 +100,7 @@ def generate_scenario(
     rates: Rates = Rates(),
     n_creators: int | None = None,
     history_days: int = 3,
+    mastodon: bool = False,
 ) -> dict[str, Any]:
     """A reproducible scenario: n_accounts people (each on X and Facebook), creators with
     blogs, X Pages and posts, and some authors who are not creators. Activity from
@@ -87,6 +124,7 @@ def generate_scenario(
             "x_token": "x-service-token",
             "facebook_page_id": "500000001",
             "facebook_page_token": "fb-page-token",
+            "x_app_token": "x-app-token",
         },
         "people": [],
         "x_users": [],
@@ -173,11 +211,13 @@ def generate_scenario(
                 {"user_id": x_id, "post_id": post["id"], "at": at.isoformat()}
             )
         mine: list[dict] = []
+        chatty = math.exp(rng.gauss(0, rates.heavy_tail)) if rates.heavy_tail > 0 else 1.0
         for kind, per_day in (
             ("retweeted", rates.reposts),
             ("quoted", rates.quotes),
             ("explicit", rates.explicit),
-            ("original", rates.originals),
+            ("original", rates.originals * chatty),
+            ("reply", rates.replies * chatty),
         ):
             for _ in range(count(per_day)):
                 original = rng.choice(pool)
@@ -198,6 +238,10 @@ def generate_scenario(
                             "id": original["id"],
                         },
                     )
+                elif kind == "reply":
+                    post.update(text="Agreed, well put",
+                                referenced={"type": "replied_to", "id": original["id"]},
+                                reply_prefix=True)
                 else:
                     post.update(text=f"Having coffee, day {at.day}")
                 mine.append(post)
@@ -230,7 +274,34 @@ def generate_scenario(
         for n, post in enumerate(fb_posts, 1):
             post["id"] = f"{fb_id}_{n:09d}"
         scenario["facebook_posts"].extend(fb_posts)
+    scenario["x_posts"].extend(_outsiders(rng, ids, others, pool, count(rates.outsider_requests),
+                                          when))
     scenario["x_posts"].sort(key=lambda item: int(item["id"]))
-    from bots.bluesky.scenario import add_bluesky  # its own random stream: X and Facebook
-    add_bluesky(scenario, seed=seed, begin=begin, end=end)  # data stay as they were
+    if mastodon:  # its own random stream: the rest of the scenario is unchanged
+        from bots.mastodon.scenario import add_mastodon
+
+        add_mastodon(scenario, seed=seed, days=days, history_days=history_days)
+    from bots.bluesky.scenario import add_bluesky  # its own random stream too
+
+    add_bluesky(scenario, seed=seed, begin=begin, end=end)
     return scenario
+
+
+def _outsiders(rng: random.Random, ids: _Ids, others: list[dict], pool: list[dict], n: int,
+               when: Any) -> list[dict]:
+    """Posts by X users who never linked an account: #flattr replies and quotes (which a
+    search for #flattr alone also finds) and posts that mention the service."""
+    posts = []
+    authors = sorted({p["author_id"] for p in others})
+    for _ in range(n):
+        original = rng.choice(pool)
+        at = when(datetime.fromisoformat(original["at"]))
+        post: dict[str, Any] = {"author_id": rng.choice(authors), "at": at.isoformat()}
+        if rng.random() < 0.6:
+            post.update(text="So good #flattr", referenced={
+                "type": rng.choice(["replied_to", "quoted"]), "id": original["id"]})
+        else:
+            post.update(text="@flattrbot how does this work?")
+        post["id"] = ids.post_id(at)
+        posts.append(post)
+    return posts

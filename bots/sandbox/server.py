@@ -40,6 +40,8 @@ class SandboxServer:
             raise RuntimeError("the sandbox emulates no network: register them first "
                                "(bots.networks.install())")
         self.faults = FaultTable()
+        for options in world.faults:  # the scenario's own (its `faults` list)
+            self.faults.add(**options)
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None

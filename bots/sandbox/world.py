@@ -15,8 +15,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bots.x.ids import snowflake_at
+
 _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{1,15})")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+
+
+def references(post: dict) -> list[dict]:
+    """A scenario post's references, `referenced` being one {type, id} or a list of them
+    (a reply that quotes has two)."""
+    ref = post.get("referenced")
+    listed = ref if isinstance(ref, list) else [ref]
+    return [r for r in listed if isinstance(r, dict) and r.get("id")]
 
 
 def parse_at(value: str | datetime) -> datetime:
@@ -66,10 +76,14 @@ class World:
     requests_by_route: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_codes: dict[str, dict] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    # Faults the scenario switches on from the start (bots.sandbox.faults.Fault options).
+    faults: list[dict] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
-    scenario: dict[str, Any] = field(default_factory=dict)  # as loaded
-    networks: dict[str, Any] = field(default_factory=dict)  # a network's own state, by name
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The scenario as loaded, and each network's own state built from it (a network whose
+    # data is not above keeps it here, under its name: bots/<network>/sandbox*.py).
+    scenario: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     # -- clock -----------------------------------------------------------------------------
 
@@ -181,9 +195,14 @@ class World:
         ]
 
     def next_snowflake(self) -> str:
+        """A new post id from the clock, as X's snowflakes are (milliseconds since X's
+        epoch, shifted 22 bits), +1 until free. Never "highest id + 1": a scenario's posts
+        dated later would put the new post after them, and a since_id past them."""
         with self.lock:
-            highest = max((int(i) for i in self.x_posts), default=1_700_000_000_000_000_000)
-            return str(highest + 1)
+            candidate = snowflake_at(self.current_time())
+            while str(candidate) in self.x_posts:
+                candidate += 1
+            return str(candidate)
 
 
 def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None = None) -> World:
@@ -198,6 +217,7 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
     world = World(now=parse_at(scenario.get("start", "2025-01-01T00:00:00+00:00")), clock=clock)
     world.scenario = scenario
     world.service = dict(scenario.get("service", {}))
+    world.faults = [dict(f) for f in scenario.get("faults", [])]
     for user in scenario.get("x_users", []):
         world.x_users[str(user["id"])] = {
             "id": str(user["id"]),
@@ -262,6 +282,8 @@ def load_world(scenario: dict | str | Path, clock: Callable[[], datetime] | None
                 str(service["x_user_id"]),
                 scopes=("tweet.write", "dm.write"),
             )
+    if service.get("x_app_token"):  # the app's own (app-only) bearer token: search, mentions
+        world.grants[service["x_app_token"]] = Grant(service["x_app_token"], "x", "app", "app")
     if service.get("facebook_page_token") and service.get("facebook_page_id"):
         world.grants[service["facebook_page_token"]] = Grant(
             service["facebook_page_token"], "facebook", str(service["facebook_page_id"]), "page"

@@ -3,7 +3,10 @@
 Streams: `likes` (GET /2/users/:id/liked_tweets, no since_id: page from the newest like to
 the first post already seen) and `timeline` (GET /2/users/:id/tweets with since_id: reposts,
 quotes and explicit #flattr requests). The first poll of each stream only records a
-watermark. tweepy returns the raw `requests.Response` (return_type) so that we can read the
+watermark. The timeline is read only where it must be: where the `reposts` trigger is on,
+or where the deployment finds explicit requests by reading timelines (`find_requests`
+"timelines"; otherwise bots/x/search.py finds them for everyone at once, at a fraction of
+the posts read). tweepy returns the raw `requests.Response` (return_type) so that we can read the
 rate-limit headers, and is never asked to wait on rate limits.
 """
 
@@ -24,7 +27,7 @@ from bots.base import (
     OutgoingMessage,
     StreamOutcome,
 )
-from bots.pacing import backoff_delay, recent_page_size
+from bots.pacing import MAX_IDLE_DELAY, backoff_delay, recent_page_size
 from bots.polling import expected_new, note_rate_limit, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
 from bots.x import NETWORK
@@ -33,6 +36,7 @@ from bots.x.parse import (
     TWEET_FIELDS,
     USER_FIELDS,
     check_page,
+    included_usernames,
     like_activity,
     next_token,
     own_post_activity,
@@ -54,19 +58,27 @@ class XNetwork:
         *,
         triggers: frozenset[str] = frozenset({"explicit"}),
         service_handle: str | None = None,
+        service_user_id: str | None = None,
         api_base_url: str | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT,
         max_page_size: int = 100,
         max_like_pages: int = 5,
         max_timeline_pages: int = 32,
         session: requests.Session | None = None,
+        find_requests: str = "timelines",
     ) -> None:
         # As the registry worked them out (bots/x/spec.py): checked, always-on included.
         self.triggers = frozenset(triggers)
+        # The service's own account is never flattred: known by its id, or (id unset) by
+        # its handle through the page's `includes.users`.
         self.service_handle = service_handle
+        self.service_user_id = service_user_id or None
         self.max_page_size = max(5, min(100, max_page_size))
         self.max_like_pages = max_like_pages
         self.max_timeline_pages = max_timeline_pages
+        # "timelines": this adapter finds explicit requests in each timeline (on its own it
+        # must); "search": bots/x/search.py does, and a timeline is read only for reposts.
+        self.find_requests = find_requests
         # One pooled session for every person's client: keep-alive across polls.
         self.session = session or new_session(api_base_url, timeout, pool_maxsize=32)
 
@@ -86,10 +98,17 @@ class XNetwork:
             pollers["likes"] = lambda st: self._guarded(
                 st, now, account, lambda: self._poll_likes(client, account, st, now)
             )
-        pollers["timeline"] = lambda st: self._guarded(
-            st, now, account, lambda: self._poll_timeline(client, account, st, now)
-        )
+        if self.reads_timeline:
+            pollers["timeline"] = lambda st: self._guarded(
+                st, now, account, lambda: self._poll_timeline(client, account, st, now)
+            )
+        if not pollers:  # nothing of this account's own to read: the search reads for it
+            return FetchResult([], cursor or {}, now + MAX_IDLE_DELAY, "ok")
         return run_streams(self.name, account, cursor, now, pollers)
+
+    @property
+    def reads_timeline(self) -> bool:
+        return "reposts" in self.triggers or self.find_requests == "timelines"
 
     def _poll_likes(
         self, client: tweepy.Client, account: LinkedAccount, st: dict, now: datetime
@@ -103,6 +122,7 @@ class XNetwork:
             else recent_page_size(expected_new(st, now), 5, self.max_page_size)
         )
         fresh: list[dict] = []
+        usernames: dict[str, str] = {}
         token: str | None = None
         for page_number in range(self.max_like_pages):
             body = self._get(
@@ -113,9 +133,12 @@ class XNetwork:
                 max_results=size,
                 pagination_token=token,
                 tweet_fields=TWEET_FIELDS,
+                expansions=["author_id"],
+                user_fields=USER_FIELDS,
                 user_auth=False,
             )
             posts, _ = check_page(body)
+            usernames.update(included_usernames(body))
             out.posts_read += len(posts)
             if initializing:
                 fresh = posts
@@ -142,7 +165,17 @@ class XNetwork:
         if initializing:
             st["initialized"] = True
             return out
-        found = (like_activity(p, account.external_user_id, now) for p in fresh)
+        found = (
+            like_activity(
+                p,
+                account.external_user_id,
+                now,
+                self.service_user_id,
+                service_handle=self.service_handle,
+                usernames=usernames,
+            )
+            for p in fresh
+        )
         out.activities = [a for a in found if a]
         return out
 
@@ -154,6 +187,7 @@ class XNetwork:
         since_id = st.get("since_id")
         posts: list[dict] = []
         included: dict[str, dict] = {}
+        usernames: dict[str, str] = {}
         token: str | None = None
         for _ in range(1 if initializing else self.max_timeline_pages):
             body = self._get(
@@ -173,6 +207,7 @@ class XNetwork:
             out.posts_read += len(page)
             posts.extend(page)
             included.update(page_included)
+            usernames.update(included_usernames(body))
             token = next_token(body)
             if not token:
                 break
@@ -183,7 +218,14 @@ class XNetwork:
             return out
         found = (
             own_post_activity(
-                p, included, account.external_user_id, self.triggers, self.service_handle, now
+                p,
+                included,
+                account.external_user_id,
+                self.triggers,
+                self.service_handle,
+                now,
+                service_id=self.service_user_id,
+                usernames=usernames,
             )
             for p in reversed(posts)
         )

@@ -18,7 +18,14 @@ from core.urls import is_creation_host, pick_entity_url, x_post_url
 
 log = logging.getLogger(__name__)
 
-TWEET_FIELDS = ["author_id", "created_at", "entities", "note_tweet", "referenced_tweets"]
+TWEET_FIELDS = [
+    "author_id",
+    "created_at",
+    "display_text_range",
+    "entities",
+    "note_tweet",
+    "referenced_tweets",
+]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
@@ -123,12 +130,21 @@ def user_identity(user_id: str) -> str:
 
 
 def like_activity(
-    post: dict, actor_id: str, observed_at: datetime, service_id: str | None = None
+    post: dict,
+    actor_id: str,
+    observed_at: datetime,
+    service_id: str | None = None,
+    *,
+    service_handle: str | None = None,
+    usernames: dict[str, str] | None = None,
 ) -> Activity | None:
     """A liked post. X gives no like time, so the like happened when we first saw it.
-    Nobody flattrs their own post, and nobody flattrs the service's account."""
+    Nobody flattrs their own post, and nobody flattrs the service's account (by id, or by
+    handle through the page's `includes.users`)."""
     author = post.get("author_id")
-    if author is not None and author in (actor_id, service_id):
+    if author is not None and author == actor_id:
+        return None
+    if is_service_account(author, service_handle, service_id, usernames):
         return None
     return Activity(
         network=NETWORK,
@@ -268,11 +284,21 @@ def own_post_activity(
 
 
 def parse_liked_tweets(
-    body: Any, actor_id: str, observed_at: datetime, service_id: str | None = None
+    body: Any,
+    actor_id: str,
+    observed_at: datetime,
+    service_id: str | None = None,
+    service_handle: str | None = None,
 ) -> list[Activity]:
     """Every liked post of one page as an activity (no watermark here: see bots.x)."""
     data, _ = check_page(body)
-    found = (like_activity(p, actor_id, observed_at, service_id) for p in data)
+    usernames = included_usernames(body)
+    found = (
+        like_activity(
+            p, actor_id, observed_at, service_id, service_handle=service_handle, usernames=usernames
+        )
+        for p in data
+    )
     return [a for a in found if a]
 
 

@@ -173,11 +173,11 @@ def test_cli_parse_empty_and_malformed(tmp_path: Path, capsys):
     code, lines, err = run_cli(
         ["bots", "parse", "--network", "x", "--endpoint", "liked_tweets", str(broken)], capsys
     )
-    assert code == 2 and lines == [] and "not JSON" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and lines == [] and "not JSON" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(
         ["bots", "parse", "--network", "x", "--endpoint", "likes", str(empty)], capsys
     )
-    assert code == 2 and "not an endpoint of x" in err
+    assert code == 1 and "not an endpoint of x" in err
 
 
 def test_cli_parse_users_tweets_from_the_sandbox_shape(tmp_path: Path, capsys):

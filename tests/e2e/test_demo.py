@@ -53,7 +53,10 @@ def test_the_demo_month_on_each_database(database_url: str, reference: DemoResul
     assert flattrs == sum(p["flattrs"] for p in report["people"]) and dupes == 0
     assert sent["month_closed"] == 4 and sent["statement"] == 3 and sent["wallet_low"] == 1
     channels = {m["channel"] for m in result.sandbox_messages}
-    assert channels == {"x_dm", "x_mention", "facebook_page_post"}
+    assert channels == {"x_dm", "x_mention", "facebook_page_post", "mastodon_dm"}
+    assert any(e["identity"].startswith("mastodon:") for e in report["escrow"])
+    assert {m["sender"] for m in result.sandbox_messages if m["channel"] == "mastodon_dm"} \
+        == {"social.example:1"}  # the service's account, to the creator who chose it
     announcements = [m for m in result.sandbox_messages if m["channel"] == "x_mention"]
     # Restraint: one post a day at most, each the day's flattrs together, within X's limit.
     assert len(announcements) == sent["announce_day"] > 0 and len(ANNOUNCERS) == 1

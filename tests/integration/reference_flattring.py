@@ -14,15 +14,18 @@ from core import notifications
 from core.activity import Activity
 from core.models import ActivityRecord, Flattr, Person, SocialAccount, Thing, timed
 from core.outcomes import (
+    MANUAL_NETWORK,
     FlattrOutcome,
     already,
     concurrent_duplicate,
     duplicate,
     flattred,
+    keeps_key,
     no_budget,
     no_target,
     open_period,
     own,
+    refusal_notice,
     wallet_too_low,
 )
 from core.people import budget_for, wallet_balance
@@ -51,6 +54,8 @@ def record_activity(session: Session, rules: Rules, person_id: int, activity: Ac
     period = open_period(session, min(activity.occurred_at, now))
     thing = resolve_target(session, activity.targets, now=now)
     outcome = _decide(session, rules, person_id, thing, period, activity, now)
+    if not keeps_key(activity.network, outcome):
+        return outcome
     session.execute(insert(ActivityRecord).values(
         key=activity.key, network=activity.network, action=activity.action,
         person_id=person_id, occurred_at=activity.occurred_at,
@@ -68,11 +73,11 @@ def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None,
         return own(thing.url)
     wallet = wallet_balance(session, person_id)
     if wallet < rules.min_monthly_budget:
-        notifications.enqueue(session, "wallet_low", f"wallet_low:{person_id}:{period}",
-                              now=now, person_id=person_id,
-                              payload={"period": period, "wallet_cents": wallet})
+        _notify_refused(session, person_id, period, wallet, now)
         return wallet_too_low(rules, wallet, thing.url, period)
     if budget_for(session, person_id, period) is None:
+        if activity.network != MANUAL_NETWORK:
+            _notify_refused(session, person_id, period, None, now)
         return no_budget(thing.url, period)
     flattr_id = None
     for _ in range(3):  # a period may close between choosing it and writing the flattr
@@ -124,3 +129,9 @@ def _is_own(session: Session, person_id: int, thing: Thing) -> bool:
     )).first() is not None
 
 
+
+
+def _notify_refused(session: Session, person_id: int, period: str, wallet: int | None,
+                    now: datetime) -> None:
+    kind, key, payload = refusal_notice(person_id, period, wallet)
+    notifications.enqueue(session, kind, key, now=now, person_id=person_id, payload=payload)

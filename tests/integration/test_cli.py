@@ -79,9 +79,14 @@ def test_bad_input_gets_one_clear_line_and_a_non_zero_exit(flattr, argv, message
     assert len(err.strip().splitlines()) == 1
 
 
-def test_a_malformed_period_is_a_usage_error(flattr):
+def test_a_malformed_period_is_bad_input_not_a_usage_error(flattr):
+    code, _, err = flattr("settle", "--period", "2026-13")
+    assert code == 1 and "not a period" in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unknown_command_is_a_usage_error(flattr):
     with pytest.raises(SystemExit) as caught:
-        flattr("settle", "--period", "2026-13")
+        flattr("settel", "--period", "2026-10")
     assert caught.value.code == 2
 
 

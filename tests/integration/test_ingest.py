@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import select, text
 
 from core import flattring, ingest, people, settlement, things
@@ -238,3 +239,53 @@ def test_two_workers_storing_the_same_new_things_in_opposite_orders_both_finish(
             "SELECT (SELECT COUNT(*) FROM things), (SELECT COUNT(*) FROM flattrs),"
             " (SELECT COUNT(*) FROM activities)")).one()
     assert tuple(counts) == (rounds * links, rounds * links, 2 * rounds * links)
+
+
+# -- issue 11, item 2: a refused manual flattr gives its key back ---------------------------
+
+def _manual(db: Database, rules: Rules, name: str, url: str, now):  # type: ignore[no-untyped-def]
+    with db.unit_of_work() as session:
+        person = people.find_person(session, name)
+        return flattring.flattr_url(session, rules, person, url, at=now, now=now)
+
+
+def test_a_manual_flattr_refused_for_want_of_money_works_after_a_top_up(db, rules):
+    add_person(db, rules, "poor", budget=300, funds=150)
+    refused = _manual(db, rules, "poor", "https://example.org/a", at(5))
+    assert refused.outcome == "no_means" and "top up" in refused.message
+    with db.unit_of_work() as session:
+        people.topup(session, people.find_person(session, "poor"), 500, now=at(5))
+    retried = _manual(db, rules, "poor", "https://example.org/a", at(6))
+    assert retried.outcome == "flattred", retried.message
+    assert _manual(db, rules, "poor", "https://example.org/a", at(7)).outcome == "already"
+
+
+def test_a_manual_flattr_refused_for_want_of_a_budget_works_once_one_is_set(db, rules):
+    late = add_person(db, rules, "late", now=at(1, month=11))  # a budget from November on
+    assert _manual(db, rules, "late", "https://example.org/a", at(5)).outcome == "no_means"
+    with db.engine.begin() as connection:
+        connection.execute(text("INSERT INTO budgets (person_id, effective_period, cents)"
+                                " VALUES (:p, '2026-10', 300)"), {"p": late})
+    assert _manual(db, rules, "late", "https://example.org/a", at(6)).outcome == "flattred"
+
+
+@pytest.mark.parametrize("record", [ingest.record_batch, reference_flattring.record_each])
+def test_an_automatic_activity_refused_for_want_of_money_stays_refused(db, rules, record):
+    poor = add_person(db, rules, "poor", budget=300, funds=150)
+    late = add_person(db, rules, "late", now=at(1, month=11))
+    for person in (poor, late):
+        for n in range(3):
+            with db.unit_of_work() as session:
+                [outcome] = record(session, rules, person, [
+                    link_activity(f"https://example.org/{n}", key=f"k{n}",
+                                  actor=f"twitter:{person}")], now=at(5))
+            assert outcome.outcome == "no_means"
+    with db.unit_of_work() as session:
+        people.topup(session, people.find_person(session, "poor"), 500, now=at(5))
+        [again] = record(session, rules, poor, [link_activity(
+            "https://example.org/0", key="k0", actor=f"twitter:{poor}")], now=at(6))
+    assert again.outcome == "duplicate"
+    with db.engine.connect() as connection:
+        notices = connection.execute(text(
+            "SELECT kind, person_id FROM notifications ORDER BY 1")).all()
+    assert [tuple(n) for n in notices] == [("no_budget", late), ("wallet_low", poor)]

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import text
@@ -68,3 +69,25 @@ def test_run_once_and_status(rig: Rig) -> None:
     after = json.loads(subprocess.run([FLATTR, *now, "status", "--json"], env=env,
                                       capture_output=True, text=True, timeout=60).stdout)
     assert after["accounts"]["due"] == 0 and _polled(rig) == 8
+
+
+def test_status_shows_x_posts_read_this_month_against_the_cap(rig: Rig) -> None:
+    link_people(rig.app, rig.scenario)
+    env = {**_env(rig), "FLATTR_X_MONTHLY_READ_CAP": "15000", "FLATTR_X_TRIGGERS": "explicit",
+           "FLATTR_X_APP_BEARER_TOKEN": "x-app-token",
+           "FLATTR_X_SERVICE_USER_ID": rig.scenario["service"]["x_user_id"]}
+    later = ["--now", (rig.app.now() + timedelta(days=3)).isoformat()]
+    first = subprocess.run([FLATTR, "--now", rig.app.now().isoformat(), "run", "--once"],
+                           env=env, capture_output=True, text=True, timeout=60)
+    rig.clock.advance(days=3)  # the sandbox's clock: three days of posts to find
+    again = subprocess.run([FLATTR, *later, "run", "--once"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    shown = subprocess.run([FLATTR, *later, "status"], env=env, capture_output=True,
+                           text=True, timeout=60)
+    data = json.loads(subprocess.run([FLATTR, *later, "status", "--json"], env=env,
+                                     capture_output=True, text=True, timeout=60).stdout)
+    [x] = [row for row in data["api_usage"] if row["network"] == "x"]
+    assert x["cap"] == 15000 and x["requests"] >= 4 and not x["paused"]
+    assert data["shared_streams"]["streams"] == 2  # one search group and the mentions
+    assert f"X posts read this month: {x['posts_read']} of a 15000 cap" in shown.stdout

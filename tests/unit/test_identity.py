@@ -51,19 +51,19 @@ def test_format_then_parse_is_the_identity(user_id, network_kind):
 
 @pytest.fixture
 def open_networks() -> Iterator[None]:
-    """Schemes like the open networks' ones, registered for one test where the network is
-    not built in (yet)."""
-    added = []
-    for scheme in (Scheme("mastodon:", "mastodon", "account", r"[a-z0-9.-]{1,253}:[0-9]{1,20}",
-                          account=True),
-                   Scheme("bluesky:", "bluesky", "account",
-                          r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})", account=True)):
-        if not any(s.network == scheme.network for s in identity.schemes()):
-            identity.register_scheme(scheme)
-            added.append(scheme.network)
+    """Schemes like the coming networks' ones, registered for one test (where the network
+    itself is not registered already)."""
+    known = {s.network for s in identity.schemes()}
+    stand_ins = [Scheme("mastodon:", "mastodon", "account", r"[a-z0-9.-]{1,253}:[0-9]{1,20}",
+                        account=True),
+                 Scheme("bluesky:", "bluesky", "account",
+                        r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.-]{1,253})", account=True)]
+    added = [s for s in stand_ins if s.network not in known]
+    for scheme in added:
+        identity.register_scheme(scheme)
     yield
-    for network in added:
-        identity.unregister_network(network)
+    for scheme in added:
+        identity.unregister_network(scheme.network)
 
 
 def test_ids_may_contain_colons(open_networks):

@@ -56,7 +56,9 @@ def hand_built(source: str) -> list[str]:
     pattern = _pattern()
     # A network's prefix without its last colon, to be joined with ":" (was core.accounts'
     # NETWORK_PREFIX); not "url", a common word.
-    bare = {p.removesuffix(":") for p in _prefixes() if p != identity.URL_PREFIX}
+    # A network whose prefix is its own name ("mastodon:") may still name itself.
+    bare = ({p.removesuffix(":") for p in _prefixes() if p != identity.URL_PREFIX}
+            - {s.network for s in identity.schemes()})
     found = []
     for node in ast.walk(tree):
         if (isinstance(node, ast.Constant) and isinstance(node.value, str)

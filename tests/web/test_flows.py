@@ -146,13 +146,16 @@ def test_short_password_and_low_budget_are_refused(client: FlaskClient, app: App
     token = csrf_of(client, "/signup")
     response = client.post("/signup", data={"csrf_token": token, "name": "al",
                                             "password": "short", "password2": "short"},
-                           headers={"Referer": "http://localhost/signup"})
-    assert response.status_code == 303
+                           headers={"Referer": "https://evil.example/signup"})
+    # The form again, with the message: never a redirect to the Referer (issue 11).
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert "at least 10 characters" in response.get_data(as_text=True)
     with app.db.unit_of_work() as session:
         assert session.execute(select(Person)).first() is None
     csrf = sign_up(client, "alice")
-    client.post("/me/budget", data={"csrf_token": csrf, "amount": "1.00"},
-                headers={"Referer": "http://localhost/me"})
+    refused = client.post("/me/budget", data={"csrf_token": csrf, "amount": "1.00"},
+                          headers={"Referer": "https://evil.example/phish"})
+    assert refused.status_code == 303 and refused.headers["Location"] == "/me"
     assert "below the minimum" in client.get("/me").get_data(as_text=True)
 
 

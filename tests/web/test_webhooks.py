@@ -7,15 +7,17 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from bots.facebook import sandbox as fb_sandbox
 from bots.facebook.webhook import hub_signature, parse_signed_request, verify_token
 from bots.x.webhook import x_signature
-from core.models import SocialAccount
+from core.models import Notification, SocialAccount
 from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X
 from tests.web.helpers import connect, sign_up
@@ -76,7 +78,8 @@ def test_verified_facebook_event_makes_the_account_due(client: FlaskClient, app:
     headers = {"X-Hub-Signature-256": hub_signature(app.settings.facebook_app_secret, FB_EVENT)}
     response = client.post("/webhooks/facebook", data=FB_EVENT, headers=headers,
                            content_type="application/json")
-    assert response.status_code == 200 and response.get_json() == {"scheduled": 1}
+    assert response.status_code == 200 and response.get_json() == {"scheduled": 1,
+                                                                    "revoked": 0}
     after = _snapshot(app)
     assert after["facebook"].next_poll_at == clock.now
     assert json.loads(after["facebook"].cursor)["likes"]["due"] is None
@@ -114,7 +117,8 @@ def test_verified_x_event_makes_the_account_due(client: FlaskClient, app: App, l
                                                 clock) -> None:
     headers = {"x-twitter-webhooks-signature": x_signature(app.settings.x_client_secret, X_EVENT)}
     response = client.post("/webhooks/x", data=X_EVENT, headers=headers)
-    assert response.status_code == 200 and response.get_json() == {"scheduled": 1}
+    assert response.status_code == 200 and response.get_json() == {"scheduled": 1,
+                                                                    "revoked": 0}
     assert _snapshot(app)["x"].next_poll_at == clock.now
     assert _state(_snapshot(app)["facebook"]) == _state(linked["facebook"])
 
@@ -170,3 +174,110 @@ def test_parse_signed_request_is_total() -> None:
     assert parse_signed_request(good, "secret") == {"algorithm": "HMAC-SHA256", "user_id": "1"}
     no_alg = _signed_request("secret", {"user_id": "1"})
     assert parse_signed_request(no_alg, "secret") is None
+
+
+# -- issue 10: what the networks really push (tests/fixtures/real), their users made ours ---
+
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
+# The user ids in each recorded body, and whose they become here.
+X_USERS = ("63046977", "2244994945", "1111111111111111111")
+FB_USERS = {"10210299214172187": "200000009", "620448186": ALICE_FB, "620448187": "200000008"}
+WHEN = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _real(name: str, users: dict[str, str]) -> bytes:
+    raw = (REAL / name).read_text()
+    for theirs, ours in users.items():
+        raw = raw.replace(f'"{theirs}"', f'"{ours}"')
+    return raw.encode()
+
+
+def _post_x(client: FlaskClient, app: App, name: str) -> dict:
+    body = _real(name, dict.fromkeys(X_USERS, ALICE_X))
+    headers = {"x-twitter-webhooks-signature": x_signature(app.settings.x_client_secret, body)}
+    response = client.post("/webhooks/x", data=body, headers=headers)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _post_facebook(client: FlaskClient, app: App, body: bytes) -> dict:
+    headers = {"X-Hub-Signature-256": hub_signature(app.settings.facebook_app_secret, body)}
+    response = client.post("/webhooks/facebook", data=body, headers=headers,
+                           content_type="application/json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def _notices(app: App) -> list[tuple[str, int | None]]:
+    with app.db.unit_of_work() as session:
+        return [(n.kind, n.person_id) for n in session.execute(select(Notification)).scalars()]
+
+
+@pytest.mark.parametrize("name", ["x/aaa_user_event_revoke.json", "x/xaa_oauth_revoke.json"])
+def test_x_revoke_events_need_a_reconnect_and_tell_the_person(  # type: ignore[no-untyped-def]
+        client: FlaskClient, app: App, linked, name: str) -> None:
+    assert _post_x(client, app, name) == {"scheduled": 0, "revoked": 1}
+    x = _snapshot(app)["x"]
+    assert x.status == "needs_reconnect" and x.token_ciphertext is None
+    assert x.last_error == "access was revoked on X"
+    assert _notices(app) == [("needs_reconnect", x.person_id)]
+    assert _state(_snapshot(app)["facebook"]) == _state(linked["facebook"])
+    _post_x(client, app, name)  # X sends it again: the person is told once
+    assert len(_notices(app)) == 1
+
+
+@pytest.mark.parametrize("name", ["x/aaa_favorite_events.json", "x/xaa_like_create.json"])
+def test_x_like_events_make_the_account_due(client: FlaskClient, app: App, linked,  # type: ignore[no-untyped-def]
+                                            clock, name: str) -> None:
+    assert _post_x(client, app, name) == {"scheduled": 1, "revoked": 0}
+    x = _snapshot(app)["x"]
+    assert x.next_poll_at == clock.now and x.status == "active" and _notices(app) == []
+
+
+def test_x_events_we_do_not_use_schedule_nothing(client: FlaskClient, app: App, linked) -> None:  # type: ignore[no-untyped-def]
+    # Someone else mentioned the person: nothing the person did.
+    assert _post_x(client, app, "x/xaa_post_mention_create.json") == {"scheduled": 0,
+                                                                        "revoked": 0}
+    assert _state(_snapshot(app)["x"]) == _state(linked["x"])
+
+
+def test_facebook_changes_shape_polls_only_for_fields_that_matter(  # type: ignore[no-untyped-def]
+        client: FlaskClient, app: App, linked, clock) -> None:
+    email_only = _real("facebook/webhook_user_changes_photos_docs.json",
+                       {"10210299214172187": ALICE_FB})
+    assert _post_facebook(client, app, email_only) == {"scheduled": 0, "revoked": 0}
+    mixed = _real("facebook/reconstructed_webhook_user_changes_email_feed_likes.json", FB_USERS)
+    assert _post_facebook(client, app, mixed) == {"scheduled": 1, "revoked": 0}
+    assert _snapshot(app)["facebook"].next_poll_at == clock.now
+
+
+def test_facebook_email_change_alone_schedules_nothing(client: FlaskClient, app: App,  # type: ignore[no-untyped-def]
+                                                       linked) -> None:
+    for shape in ("changes", "changed_fields"):
+        body = json.dumps(fb_sandbox.user_webhook({ALICE_FB: ["email"]}, WHEN, shape))
+        assert _post_facebook(client, app, body.encode()) == {"scheduled": 0, "revoked": 0}
+    assert _state(_snapshot(app)["facebook"]) == _state(linked["facebook"])
+
+
+def test_deauthorize_tells_the_person(client: FlaskClient, app: App, linked) -> None:  # type: ignore[no-untyped-def]
+    signed = fb_sandbox.signed_request(ALICE_FB, app.settings.facebook_app_secret, WHEN)
+    response = client.post("/webhooks/facebook/deauthorize", data={"signed_request": signed})
+    assert response.get_json() == {"deauthorized": 1}
+    assert _notices(app) == [("needs_reconnect", linked["facebook"].person_id)]
+
+
+def test_a_revoke_during_a_poll_is_not_undone_by_it(client: FlaskClient, app: App, linked,  # type: ignore[no-untyped-def]
+                                                     clock) -> None:
+    from core.accounts import lease_due, store_poll
+
+    with app.db.unit_of_work() as session:
+        for account in session.execute(select(SocialAccount)).scalars():
+            account.next_poll_at = clock.now
+    (leased,) = [a for a in lease_due(app.db, "w1", now=clock.now, limit=5,
+                                      lease=timedelta(minutes=5)) if a.network == "x"]
+    _post_x(client, app, "x/xaa_oauth_revoke.json")
+    with app.db.unit_of_work() as session:
+        outcome = store_poll(session, app.rules, leased, now=clock.now, activities=[],
+                             cursor={"v": 1}, next_poll_at=clock.now, status="ok", error=None)
+    assert not outcome.stored
+    assert _snapshot(app)["x"].status == "needs_reconnect"

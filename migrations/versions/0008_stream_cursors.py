@@ -1,16 +1,16 @@
 """stream_cursors: where each shard of a network's live stream (Bluesky's Jetstream) was
 read to, and which worker reads it now (a lease)
 
-Revision ID: 0004_stream_cursors
-Revises: 0003
+Revision ID: 0008_stream_cursors
+Revises: 0007_hardening
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_stream_cursors"
-down_revision = "0003"
+revision = "0008_stream_cursors"
+down_revision = "0007_hardening"
 branch_labels = None
 depends_on = None
 
