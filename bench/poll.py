@@ -32,6 +32,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -56,7 +57,7 @@ SERVICE = {"handle": "flattrbot", "user_id": "900000001", "app_token": "x-app-to
 def simulate(rates: Rates, accounts: int, days: int, seed: int, *, x_triggers: frozenset[str],
              find_requests: str = "search", restricted: bool = True) -> dict:
     scenario = generate_scenario(accounts, days=days, seed=seed, rates=rates, history_days=2)
-    totals: Counter = Counter()
+    totals: dict[str, Any] = Counter()  # counts, and a few float measures
     with start_sandbox(scenario) as server:
         x = XNetwork(triggers=x_triggers, service_handle=SERVICE["handle"],
                      service_user_id=SERVICE["user_id"], api_base_url=server.base_url,

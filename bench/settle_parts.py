@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from core.db import Database
 from core.periods import period_index
+from core.settlement_sql import SPLIT_ORDER, SPLIT_ORDERS
 
 OPEN_FLATTRS = "FROM flattrs WHERE period = :p AND withdrawn_at IS NULL"
 
@@ -27,7 +28,8 @@ SELECT COUNT(*), SUM(base + CASE WHEN (rank + :rot) % n < leftover THEN 1 ELSE 0
     WHERE c.period = :p AND c.flattrs > 0 AND f.withdrawn_at IS NULL
 ) ranked
 """
-WINDOW_RANK = "ROW_NUMBER() OVER (PARTITION BY c.person_id ORDER BY f.thing_id) - 1"
+WINDOW_RANK = ("ROW_NUMBER() OVER (PARTITION BY c.person_id"
+               f" ORDER BY {SPLIT_ORDERS[SPLIT_ORDER]}) - 1")
 
 PARTS = (
     ("scan the month's open flattrs", f"SELECT COUNT(*), SUM(thing_id) {OPEN_FLATTRS}"),

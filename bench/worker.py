@@ -106,11 +106,12 @@ def ingestion(url: str, n_accounts: int) -> tuple[float, float]:
     for b, activities in enumerate(batches):
         with app.db.unit_of_work() as session:
             things = session.execute(insert(Thing).returning(Thing.id), [
-                {"url": f"https://floor.example/{b}/{n}", "identity": "x", "created_at": now}
+                {"url": f"https://floor.example/{b}/{n}", "identity": "x", "created_at": now,
+                 "rank_key": n}
                 for n in range(len(activities))]).scalars().all()
             flattrs = session.execute(insert(Flattr).returning(Flattr.id), [
                 {"person_id": 1, "thing_id": t, "period": "2099-01", "source": "x",
-                 "occurred_at": now} for t in things]).scalars().all()
+                 "occurred_at": now, "rank_key": n} for n, t in enumerate(things)]).scalars().all()
             session.execute(insert(ActivityRecord), [
                 {"key": f"floor-{b}-{n}", "network": "x", "action": "like", "person_id": 1,
                  "occurred_at": now, "thing_id": t, "flattr_id": f, "outcome": "flattred",

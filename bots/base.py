@@ -27,12 +27,15 @@ class MalformedResponse(ValueError):
 
 @dataclass(frozen=True)
 class LinkedAccount:
-    """A person's connected account: `network` is a registered network's name."""
+    """A person's connected account: `network` is a registered network's name. `wake`: a
+    webhook asked for this poll, so read every stream, not only those the cursor's pacing
+    made due (bots.polling.run_streams does)."""
 
     network: str
     external_user_id: str
     access_token: str
     handle: str | None = None
+    wake: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 Why this shape: flattrs settle monthly, so a like seen six hours late costs nothing, while
 every poll costs requests and (on X) billed post reads. We aim for about
 TARGET_ACTIVITIES_PER_POLL new activities per poll: busy accounts are polled often (never
-more than every MIN_DELAY), idle ones every MAX_IDLE_DELAY (two days). Before a period
-closes, or when a webhook says an account changed, `bots.polling.make_due` makes every
-stream due. `recent_activity_count` is a count of activities found with a
+more than every MIN_DELAY), idle ones every MAX_IDLE_DELAY (two days). When a webhook says
+an account changed, the account is woken (core.accounts.wake) and its next poll reads every
+stream (LinkedAccount.wake). `recent_activity_count` is a count of activities found with a
 RECENT_HALF_LIFE decay (see `decay_recent`); a plain
 "activities found in the last 24 hours" is a good stand-in for callers without the decay.
 X's minimum page of 5 posts, and the already-seen post that ends a likes read, make
@@ -14,9 +14,10 @@ reading often wasteful: ~8 new activities per poll keeps posts read per activity
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime, timedelta
+
+from core.backoff import Backoff
 
 MIN_DELAY = timedelta(minutes=10)
 MAX_IDLE_DELAY = timedelta(hours=48)
@@ -24,8 +25,9 @@ RECENT_HALF_LIFE = timedelta(hours=24)
 TARGET_ACTIVITIES_PER_POLL = 8.0
 # Keep a few requests of each rate-limit window for the person's own interactive use.
 RATE_LIMIT_RESERVE = 2
-MAX_BACKOFF = timedelta(hours=1)
-BASE_BACKOFF = timedelta(minutes=1)
+# A stream that failed (5xx, timeout, a malformed answer) waits 1 min, 2, 4 ... up to an
+# hour, plus up to 20% chosen per account (core.backoff).
+STREAM_BACKOFF = Backoff(base=timedelta(minutes=1), cap=timedelta(hours=1), jitter=0.2)
 
 
 def decay_recent(recent: float, elapsed: timedelta, found: int) -> float:
@@ -66,13 +68,8 @@ def next_poll_delay(
 
 
 def backoff_delay(failures: int, salt: str = "") -> timedelta:
-    """Capped exponential backoff with a deterministic jitter (up to +20%) per account,
-    so that accounts failing together do not all come back in the same second."""
-    steps = max(failures, 1) - 1
-    base = min(BASE_BACKOFF * (2 ** min(steps, 20)), MAX_BACKOFF)
-    digest = hashlib.sha256(f"{salt}:{failures}".encode()).digest()
-    jitter = digest[0] / 255 * 0.2
-    return base * (1 + jitter)
+    """STREAM_BACKOFF's wait after `failures` failed polls in a row of one account (`salt`)."""
+    return STREAM_BACKOFF.delay(failures, salt)
 
 
 def recent_page_size(expected_new: float, minimum: int, maximum: int) -> int:

@@ -46,18 +46,6 @@ def load_cursor(cursor: dict | None, streams: tuple[str, ...]) -> dict:
     return state
 
 
-def make_due(cursor: dict | None) -> dict | None:
-    """A copy of a stored cursor whose streams are all due now: use it to poll an account
-    at once (a webhook said it changed; the period is about to close)."""
-    if not isinstance(cursor, dict):
-        return cursor
-    fresh = copy.deepcopy(cursor)
-    for value in fresh.values():
-        if isinstance(value, dict) and "due" in value:
-            value["due"] = None
-    return fresh
-
-
 def is_due(stream: dict, now: datetime) -> bool:
     due = parse_iso(stream.get("due"))
     return due is None or due <= now
@@ -100,13 +88,14 @@ def run_streams(
     now: datetime,
     pollers: dict[str, Callable[[dict], StreamOutcome]],
 ) -> FetchResult:
-    """Poll every due stream, then merge: activities and cursor advance per stream."""
+    """Poll every due stream (every stream when the account was woken), then merge:
+    activities and cursor advance per stream."""
     state = load_cursor(cursor, tuple(pollers))
     outcomes: list[StreamOutcome] = []
     failed = False
     for name, poll in pollers.items():
         stream = state[name]
-        if not is_due(stream, now):
+        if not (account.wake or is_due(stream, now)):
             continue
         before = copy.deepcopy(stream)
         outcome = poll(stream)

@@ -18,6 +18,7 @@ from commands import args as arguments
 from commands import bots, money, web, worker
 from config import ConfigError
 from core.errors import UserError
+from runtime import logs
 
 EXIT_USER_ERROR = 1
 EXIT_CONFIG_ERROR = 3
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logs.configure(logging.WARNING, timestamps=False)  # plain warnings, redacted
     parser = build_parser()
     try:
         arguments.check_argv(sys.argv[1:] if argv is None else argv)

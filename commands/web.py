@@ -11,9 +11,8 @@ from core import crypto
 from core.errors import UserError
 from core.models import Person
 from core.people import find_person
+from runtime import logs
 from runtime.app import App, build_app, load_settings, utc_now
-
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +47,8 @@ def _web(args: argparse.Namespace) -> int:
     from web.app import create_app
     from web.server import make_production
 
-    logging.getLogger("web").setLevel(logging.INFO)
+    logs.configure("INFO")
+    logging.getLogger("web").setLevel(logging.INFO)  # the access log
     settings = load_settings()
     sandbox = None
     if args.with_sandbox:

@@ -16,7 +16,7 @@ from bots import registry
 from commands import args as arguments
 from commands.money import with_app
 from core import identity, outbox, people, streams
-from core.accounts import account_identity, link_account, status_counts
+from core.accounts import NEEDS_RECONNECT, account_identity, link_account, status_counts
 from core.errors import UserError
 from core.models import Settlement, SocialAccount
 from jobs.render import render_report
@@ -177,7 +177,7 @@ def _status(app: App, args: argparse.Namespace) -> int:
         print(json.dumps(data))
         return 0
     print(f"accounts: {accounts['accounts']} linked, {accounts['due']} due now,"
-          f" {accounts['leased']} leased, {accounts['needs_reconnect']} need reconnecting")
+          f" {accounts['leased']} leased, {accounts[NEEDS_RECONNECT]} need reconnecting")
     print("outbox: " + ", ".join(f"{k} {v}" for k, v in sorted(depth.items())))
     print("last settlement: " + (f"{settled['period']} ({settled['stage']})" if settled
                                  else "none yet"))

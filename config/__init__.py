@@ -1,4 +1,5 @@
 from config.settings import (
+    SECRET_FIELDS,
     ConfigError,
     Settings,
     TriggerVocabulary,
@@ -7,5 +8,5 @@ from config.settings import (
     unregister_trigger_settings,
 )
 
-__all__ = ["ConfigError", "Settings", "TriggerVocabulary", "load_settings",
+__all__ = ["SECRET_FIELDS", "ConfigError", "Settings", "TriggerVocabulary", "load_settings",
            "register_trigger_setting", "unregister_trigger_settings"]

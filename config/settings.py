@@ -88,6 +88,12 @@ def _check_triggers(field: str, value: Iterable[str] | None) -> frozenset[str] |
     return chosen | vocabulary.always_on  # an always-on trigger cannot be switched off
 
 
+# Settings whose values must never reach a log line (runtime.app hands them to core.logs).
+SECRET_FIELDS = ("x_client_secret", "x_consumer_secret", "facebook_app_secret",
+                 "facebook_webhook_verify_token", "x_service_token", "facebook_page_token",
+                 "mastodon_service_token", "token_keys", "session_secret")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
@@ -131,6 +137,8 @@ class Settings(BaseSettings):
     # to x_client_secret).
     facebook_webhook_verify_token: str | None = None
     x_consumer_secret: str | None = None
+    # At most one webhook wake-up per account this often (0: every event wakes it).
+    webhook_min_wake_seconds: Annotated[int, Field(ge=0, le=86_400)] = 60
     http_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     # Mastodon: the app's name as instances show it; a per-request timeout (thousands of
     # independent instances: a slow one must not hold a worker); the service's own account

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import ledger
 from core.db import rows_affected
+from core.ledger import AccountKind, like_sql
 from core.models import timed
 from core.settlement_sql import (
     RELEASE_LEDGER_SQL,
@@ -68,6 +69,6 @@ def return_expired(session: Session, *, now: datetime) -> ExpiryResult:
         "SELECT COALESCE(SUM(flattrs), 0), COALESCE(SUM(gross_cents), 0) FROM thing_totals"
         " WHERE resolution_txn_id = :txn"), {"txn": txn}).one()
     donors = session.execute(text(
-        "SELECT COUNT(*) FROM entries WHERE transaction_id = :txn AND account LIKE 'wallet:%'"),
-        {"txn": txn}).scalar_one()
+        "SELECT COUNT(*) FROM entries WHERE transaction_id = :txn"
+        f" AND account LIKE {like_sql(AccountKind.WALLET)}"), {"txn": txn}).scalar_one()
     return ExpiryResult(int(flattrs), int(cents), int(donors))

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import TextClause
 
 from core import ledger
 from core.models import ActivityRecord, Flattr, Thing, timed
+from core.split import rank_key
 
 CHUNK = 500
 Pair = tuple[int, str]  # (thing id, period)
@@ -49,7 +50,7 @@ _PERSON_FACTS = text(
 def person_facts(session: Session, person_id: int) -> PersonFacts:
     """What the rules need to know of a person, in one round trip."""
     rows = session.execute(_PERSON_FACTS,
-                           {"p": person_id, "wallet": ledger.wallet(person_id)}).all()
+                           {"p": person_id, "wallet": str(ledger.wallet(person_id))}).all()
     facts = {fact: int(amount) for fact, _, amount in rows if fact in ("wallet", "announce")}
     if "announce" not in facts:
         raise LookupError(f"no person {person_id}")
@@ -84,7 +85,8 @@ def create_things(session: Session, rows: list[dict[str, Any]]) -> dict[str, Kno
             for row in session.execute(
                 insert(session, Thing).on_conflict_do_nothing(index_elements=["url"])
                 .returning(table.c.id, table.c.url, table.c.owner_id, table.c.identity),
-                sorted(rows, key=lambda row: row["url"]))}
+                sorted(({**row, "rank_key": rank_key(row["url"])} for row in rows),
+                       key=lambda row: row["url"]))}
     return made | things_by_url(session, {r["url"] for r in rows} - set(made))
 
 
@@ -122,8 +124,9 @@ def insert_flattrs_sql(rows: int) -> TextClause:
         f" CAST(:p{n} AS VARCHAR(7)) AS period, CAST(:s{n} AS VARCHAR(16)) AS source,"
         f" :a{n} AS occurred_at" for n in range(rows))
     return timed(
-        "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at)"
-        " SELECT v.person_id, v.thing_id, v.period, v.source, v.occurred_at"
+        "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at, rank_key)"
+        " SELECT v.person_id, v.thing_id, v.period, v.source, v.occurred_at,"
+        " (SELECT t.rank_key FROM things t WHERE t.id = v.thing_id)"
         f" FROM ({selects}) AS v"
         " WHERE NOT EXISTS (SELECT 1 FROM settlements s WHERE s.period = v.period)"
         " ON CONFLICT (person_id, thing_id, period) DO NOTHING"

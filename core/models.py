@@ -115,6 +115,8 @@ class Thing(Base):
     title: Mapped[str | None] = mapped_column(String(300))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     identity: Mapped[str | None] = mapped_column(String(2100), index=True)
+    # core.split.rank_key(url), fixed at creation: the thing's place in every split.
+    rank_key: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
 
 
@@ -131,7 +133,8 @@ class Claim(Base):
 
 
 class SocialAccount(Base):
-    """A person's linked X or Facebook account, with its poll schedule and lease."""
+    """A person's linked account on a registered network, with its poll schedule and
+    leases. core/accounts/ is the one module that writes `status` (see its states)."""
 
     __tablename__ = "social_accounts"
     __table_args__ = (
@@ -144,7 +147,9 @@ class SocialAccount(Base):
     external_user_id: Mapped[str] = mapped_column(String(300))  # Mastodon: <host>:<id>
     identity: Mapped[str] = mapped_column(String(320), unique=True)
     handle: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # No default here: core.accounts writes every state (the schema's default, from
+    # migration 0001, only serves rows written by hand in tests).
+    status: Mapped[str] = mapped_column(String(20))
     # Triggers this person switched on for the account, comma-separated (None: the
     # deployment's defaults); the deployment setting still limits them.
     triggers: Mapped[str | None] = mapped_column(String(200))
@@ -159,8 +164,14 @@ class SocialAccount(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
     # When a webhook last made it due (core.accounts.wake): the cap on how often one can.
-    woken_at: Mapped[datetime | None] = mapped_column(UtcTime)
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # When the account was last linked (or relinked): its current episode began.
+    linked_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # The last time a webhook asked for a poll now: the next poll reads every stream.
+    wake_requested_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # The token-refresh claim (a lease of its own: a poll may run meanwhile).
+    refresh_owner: Mapped[str | None] = mapped_column(String(100))
+    refresh_until: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class ActivityRecord(Base):
@@ -186,7 +197,7 @@ class Flattr(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "thing_id", "period"),
         # Covers settlement's scan of a period's open flattrs, in the split's rank order.
-        Index("ix_flattrs_open", "period", "person_id", "thing_id",
+        Index("ix_flattrs_open", "period", "person_id", "rank_key", "thing_id",
               sqlite_where=text("withdrawn_at IS NULL"),
               postgresql_where=text("withdrawn_at IS NULL")),
     )
@@ -194,6 +205,9 @@ class Flattr(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     thing_id: Mapped[int] = mapped_column(ForeignKey("things.id"), index=True)
     period: Mapped[str] = mapped_column(Period)
+    # Its thing's rank_key, copied when the flattr is written, so that the split reads a
+    # month of flattrs in rank order from ix_flattrs_open alone.
+    rank_key: Mapped[int] = mapped_column(BigInteger)
     source: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcTime)
@@ -207,6 +221,8 @@ class Settlement(Base):
     stage: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UtcTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # How the split ranked each person's flattrs (core.settlement_sql.SPLIT_ORDERS).
+    split_order: Mapped[str] = mapped_column(String(16), server_default="url_hash")
 
 
 class Charge(Base):
@@ -320,6 +336,8 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcTime)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # A folded announcement: the dedupe key of the day's post it was taken into.
+    fold_key: Mapped[str | None] = mapped_column(String(300), index=True)
 
 
 class OptOut(Base):

@@ -1,35 +1,36 @@
-"""Money as integer minor units plus a currency code; never float."""
+"""Money is integer minor units (cents) plus the deployment's currency code; never float."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from core.errors import UserError
 
-_AMOUNT = re.compile(r"^\s*(\d{1,12})(?:[.,](\d{1,2}))?\s*$")
+# ASCII digits only ([0-9], never \d, which takes any Unicode digit), spaces around,
+# matched whole (fullmatch: a trailing newline is no amount).
+_AMOUNT = re.compile(r" *([0-9]+)(?:[.,]([0-9]{1,2}))? *")
+# The largest amount anyone may enter: 1,000,000,000.00. The money columns hold 64-bit
+# integers; this bound keeps every sum of many amounts (a wallet, a month of charges)
+# far inside them on both databases.
+MAX_CENTS = 100_000_000_000
 
 
 class InvalidAmount(UserError, ValueError):
     """An amount that is not a plain positive decimal with at most two decimals."""
 
 
-@dataclass(frozen=True, order=True)
-class Money:
-    cents: int
-    currency: str = "EUR"
-
-    def __str__(self) -> str:
-        return f"{format_cents(self.cents)} {self.currency}"
-
-
 def parse_cents(text: str) -> int:
     """'5', '5.0', '5.00' or '5,00' -> 500. Raises InvalidAmount otherwise."""
-    match = _AMOUNT.match(text)
+    match = _AMOUNT.fullmatch(text) if isinstance(text, str) else None
     if not match:
-        raise InvalidAmount(f"not an amount: {text!r} (expected e.g. 5.00)")
+        shown = text[:40] if isinstance(text, str) else text
+        raise InvalidAmount(f"not an amount: {shown!r} (expected e.g. 5.00)")
     whole, frac = match.group(1), (match.group(2) or "")
-    return int(whole) * 100 + int(frac.ljust(2, "0"))
+    if len(whole.lstrip("0")) > len(str(MAX_CENTS // 100)) or (
+            cents := int(whole) * 100 + int(frac.ljust(2, "0"))) > MAX_CENTS:
+        raise InvalidAmount(f"amount too large: {text.strip()[:40]}"
+                            f" (at most {format_cents(MAX_CENTS)})")
+    return cents
 
 
 def format_cents(cents: int) -> str:

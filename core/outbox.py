@@ -5,7 +5,8 @@ A claim sets status 'sending', bumps `attempts` and pushes `next_attempt_at` to 
 the lease: a crashed worker's claims come back when the lease runs out, and `attempts` is
 the fencing token that makes a late finish from a worker that lost its claim a no-op.
 Statuses: pending, sending, sent, failed (gave up), suppressed (never to be sent), folded
-(an announcement taken into its day's post, whose dedupe key is in `last_error`).
+(an announcement taken into its day's post, whose dedupe key is in `fold_key`). The claim
+is a core.leases lease; a failed delivery is retried after DELIVERY_BACKOFF.
 
 "Announce my flattrs" posts at most once per person per day: each flattr's own row (dedupe
 `announce:<flattr>`) is folded into one `announce_day` row (dedupe
@@ -23,14 +24,16 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from core import notifications
+from core import leases, notifications
+from core.backoff import Backoff
 from core.db import Database, rows_affected
+from core.ledger import Account
 from core.models import Notification, UtcDateTime, timed
 from core.shares import person_shares
 
 MAX_ATTEMPTS = 8
-BASE_BACKOFF = timedelta(minutes=1)
-MAX_BACKOFF = timedelta(hours=6)
+# A failed delivery waits 1 min, 2, 4 ... up to 6 hours (no jitter: one sender).
+DELIVERY_BACKOFF = Backoff(base=timedelta(minutes=1), cap=timedelta(hours=6))
 CAP_WINDOW = timedelta(days=1)
 
 
@@ -50,38 +53,29 @@ class Claimed:
         return f"person:{self.person_id}" if self.person_id is not None else str(self.identity)
 
 
-_CLAIM = """
-UPDATE notifications SET status = 'sending', attempts = attempts + 1, next_attempt_at = :until
-WHERE id IN (
-    SELECT id FROM notifications
-    WHERE status IN ('pending', 'sending') AND next_attempt_at <= :now
-    ORDER BY next_attempt_at, id LIMIT :n{lock}
+# A claim: 'sending', one more attempt (the fencing token), due again when the lease ends.
+CLAIM = leases.Lease(
+    table="notifications",
+    due="status IN ('pending', 'sending') AND next_attempt_at <= :now",
+    take="status = 'sending', attempts = attempts + 1, next_attempt_at = :until",
+    returning="id, kind, person_id, identity, payload, attempts, dedupe_key, created_at",
+    order="next_attempt_at, id",
+    result_types={"created_at": UtcDateTime()},
 )
-RETURNING id, kind, person_id, identity, payload, attempts, dedupe_key, created_at
-"""
 
 
 def claim_due(db: Database, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    sql = _CLAIM.format(lock=" FOR UPDATE SKIP LOCKED" if db.is_postgres else "")
-    with db.unit_of_work() as session:
-        rows = session.execute(timed(sql, "now", "until").columns(created_at=UtcDateTime()),
-                               {"now": now, "until": now + lease, "n": limit}).all()
-    claimed = [Claimed(r.id, r.kind, r.person_id, r.identity, json.loads(r.payload or "{}"),
-                       r.attempts, r.dedupe_key, r.created_at) for r in rows]
-    return sorted(claimed, key=lambda c: c.id)
-
-
-def backoff(attempts: int) -> timedelta:
-    """Capped exponential: 1 min, 2, 4 ... up to 6 hours."""
-    return min(BASE_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    rows = leases.claim(db, CLAIM, now=now, duration=lease, limit=limit)
+    return [Claimed(r.id, r.kind, r.person_id, r.identity, json.loads(r.payload or "{}"),
+                    r.attempts, r.dedupe_key, r.created_at) for r in rows]
 
 
 def _finish(session: Session, claimed: Claimed, assignments: str, params: dict[str, Any],
             *times: str) -> bool:
-    sql = (f"UPDATE notifications SET {assignments}"
-           " WHERE id = :id AND status = 'sending' AND attempts = :attempts")
-    params = {"id": claimed.id, "attempts": claimed.attempts, **params}
-    return bool(rows_affected(session.execute(timed(sql, *times), params)))
+    return leases.finish(session, "notifications", claimed.id,
+                         fence="status = 'sending' AND attempts = :attempts",
+                         assignments=assignments,
+                         params={"attempts": claimed.attempts, **params}, times=times)
 
 
 def mark_sent(session: Session, claimed: Claimed, *, now: datetime,
@@ -97,7 +91,7 @@ def mark_failed(session: Session, claimed: Claimed, *, now: datetime, error: str
     if retryable and claimed.attempts < MAX_ATTEMPTS:
         return _finish(session, claimed,
                        "status = 'pending', next_attempt_at = :at, last_error = :error",
-                       {"at": now + backoff(claimed.attempts), "error": error}, "at")
+                       {"at": now + DELIVERY_BACKOFF.delay(claimed.attempts), "error": error}, "at")
     return _finish(session, claimed, "status = 'failed', last_error = :error", {"error": error})
 
 
@@ -148,7 +142,7 @@ def fold_announcements(session: Session, items: list[Claimed], *, now: datetime)
         if key is None:  # today's post is not waiting either (an opt-out suppressed it)
             folded += mark_suppressed(session, item, reason="the day's announcement is closed")
             continue
-        folded += _finish(session, item, "status = 'folded', last_error = :key", {"key": key})
+        folded += _finish(session, item, "status = 'folded', fold_key = :key", {"key": key})
     return folded
 
 
@@ -156,7 +150,7 @@ def announce_day_data(session: Session, day_key: str) -> dict[str, Any]:
     """The day's post: the day and the URLs of the flattrs folded into it, oldest first."""
     rows = session.execute(text(
         "SELECT payload FROM notifications WHERE kind = 'announce_flattr'"
-        " AND status = 'folded' AND last_error = :key ORDER BY id"), {"key": day_key}).scalars()
+        " AND status = 'folded' AND fold_key = :key ORDER BY id"), {"key": day_key}).scalars()
     urls: list[str] = []
     for payload in rows:
         url = json.loads(payload or "{}").get("url")
@@ -301,7 +295,7 @@ def escrow_returned_data(session: Session, person_id: int, transaction_id: int) 
     cents = session.execute(text(
         "SELECT COALESCE(SUM(amount_cents), 0) FROM entries"
         " WHERE transaction_id = :t AND account = :wallet"),
-        {"t": transaction_id, "wallet": f"wallet:{person_id}"}).scalar_one()
+        {"t": transaction_id, "wallet": str(Account.wallet(person_id))}).scalar_one()
     return {"cents": int(cents), "shares": None}
 
 

@@ -1,4 +1,4 @@
-"""Periods are calendar months in UTC, written 'YYYY-MM'."""
+"""Periods are calendar months in UTC, written 'YYYY-MM' with ASCII digits only."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from core.errors import UserError
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# [0-9], never \d (which takes any Unicode digit: '٢٠٢٦-10' would name October 2026 a
+# second time); fullmatch, never $ (which matches before a trailing newline).
+_PERIOD = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # every date a period leads to stays far inside datetime
+# How a lenient parser (int() of \d runs) once read a period: only to find what month a
+# stored non-canonical spelling was settled as (core.ledger.self_check).
+_LENIENT = re.compile(r"\s*(\d{4})-(\d{1,2})\s*")
 
 
 class InvalidPeriod(UserError, ValueError):
@@ -15,9 +21,32 @@ class InvalidPeriod(UserError, ValueError):
 
 
 def parse_period(text: str) -> str:
-    if not _PERIOD.match(text or ""):
-        raise InvalidPeriod(f"not a period: {text!r} (expected YYYY-MM)")
+    """`text` if it is a canonical period within FIRST_YEAR..LAST_YEAR, else InvalidPeriod."""
+    match = _PERIOD.fullmatch(text) if isinstance(text, str) else None
+    if not match:
+        shown = text[:40] if isinstance(text, str) else text
+        raise InvalidPeriod(f"not a period: {shown!r} (expected YYYY-MM, e.g. 2026-10)")
+    if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+        raise InvalidPeriod(f"period {text} is out of range"
+                            f" ({FIRST_YEAR}-01 to {LAST_YEAR}-12)")
     return text
+
+
+def is_period(text: str) -> bool:
+    try:
+        parse_period(text)
+    except InvalidPeriod:
+        return False
+    return True
+
+
+def calendar_month(text: str) -> str | None:
+    """The canonical period a possibly non-canonical stored spelling names ('٢٠٢٦-10',
+    '2026-10\\n' -> '2026-10'), or None when it names no month."""
+    match = _LENIENT.fullmatch(text)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return f"{int(match.group(1)):04d}-{int(match.group(2)):02d}"
 
 
 def period_of(moment: datetime) -> str:
@@ -27,7 +56,7 @@ def period_of(moment: datetime) -> str:
 
 def period_index(period: str) -> int:
     """Months since year 0: the rotation of the leftover cents."""
-    year, month = int(period[:4]), int(period[5:7])
+    year, month = _year_month(period)
     return year * 12 + month - 1
 
 
@@ -37,7 +66,8 @@ def next_period(period: str) -> str:
 
 
 def period_start(period: str) -> datetime:
-    return datetime(int(period[:4]), int(period[5:7]), 1, tzinfo=UTC)
+    year, month = _year_month(period)
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 def period_end(period: str) -> datetime:
@@ -56,8 +86,21 @@ def as_utc(moment: datetime) -> datetime:
 
 
 def parse_moment(text: str) -> datetime:
-    """An ISO 8601 timestamp; naive ones are taken as UTC."""
+    """An ISO 8601 timestamp (ASCII digits only); naive ones are taken as UTC."""
+    if not text.isascii() or not text.strip() or text != text.strip():
+        raise InvalidPeriod(f"not an ISO 8601 time: {text[:40]!r}")
     try:
-        return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
-    except ValueError as exc:
-        raise InvalidPeriod(f"not an ISO 8601 time: {text!r}") from exc
+        moment = as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    except (ValueError, OverflowError) as exc:
+        raise InvalidPeriod(f"not an ISO 8601 time: {text[:40]!r}") from exc
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise InvalidPeriod(f"time {text} is out of range ({FIRST_YEAR} to {LAST_YEAR})")
+    return moment
+
+
+def _year_month(period: str) -> tuple[int, int]:
+    """Year and month of a period already known to be canonical (a parsed or a stored one)."""
+    match = _PERIOD.fullmatch(period)
+    if not match:
+        raise InvalidPeriod(f"not a period: {period[:40]!r} (expected YYYY-MM)")
+    return int(match.group(1)), int(match.group(2))

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.errors import UnknownPeriod
+from core.ledger import AccountKind, key_sql, like_sql
 from core.periods import parse_period
 from core.rules import Rules
 from core.settlement_sql import BUDGET_IN_FORCE
@@ -43,10 +44,21 @@ SELECT identity, SUM(gross_cents) FROM thing_totals
 WHERE period = :p AND state = 'escrow' GROUP BY identity ORDER BY identity
 """
 
-_CHARITY = """
+_CHARITY = f"""
 SELECT COALESCE(SUM(e.amount_cents), 0) FROM entries e
 JOIN transactions t ON t.id = e.transaction_id
-WHERE t.period = :p AND t.kind = 'charity' AND e.account = 'charity'
+WHERE t.period = :p AND t.kind = 'charity' AND e.account = {key_sql(AccountKind.CHARITY)}
+"""
+
+# Each creator's earnings account, matched whole with the key built from their id (people
+# first: see core.settlement_sql.notices_sql).
+_PAYOUTS = f"""
+SELECT p.name, SUM(e.amount_cents) AS owed
+FROM people p CROSS JOIN entries e
+WHERE e.account = {key_sql(AccountKind.EARNINGS, "p.id")}
+  AND e.account LIKE {like_sql(AccountKind.EARNINGS)}
+GROUP BY p.name HAVING SUM(e.amount_cents) > 0
+ORDER BY owed DESC, p.name
 """
 
 _KNOWN = """
@@ -87,11 +99,5 @@ def report(session: Session, rules: Rules, period: str) -> dict[str, Any]:
 
 def payouts(session: Session) -> list[dict[str, Any]]:
     """Creators' earnings not yet paid out, largest first."""
-    rows = session.execute(text("""
-        SELECT p.name, SUM(e.amount_cents) AS owed
-        FROM entries e JOIN people p ON e.account = 'earnings:' || CAST(p.id AS TEXT)
-        WHERE e.account LIKE 'earnings:%'
-        GROUP BY p.name HAVING SUM(e.amount_cents) > 0
-        ORDER BY owed DESC, p.name
-    """))
+    rows = session.execute(text(_PAYOUTS))
     return [{"name": name, "owed_cents": int(owed)} for name, owed in rows]

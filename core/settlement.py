@@ -9,7 +9,6 @@ the whole period: nothing is read into Python, so memory does not grow with the 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-from core import escrow, ledger
+from core import escrow, ledger, logs
 from core.db import Database, rows_affected
 from core.errors import PeriodNotOver
 from core.models import Settlement, timed
@@ -31,14 +30,14 @@ from core.settlement_sql import (
     HOLD_OWN_PAID_SQL,
     IDLE_CHARGES_SQL,
     LEDGER_SQL,
+    NOTICES,
     NOTICES_SQL,
     OWN_PAID_SQL,
     RELEASE_LATE_CLAIMS_SQL,
-    SHARES_SQL,
+    SPLIT_ORDER,
     THING_TOTALS_SQL,
+    shares_sql,
 )
-
-log = logging.getLogger(__name__)
 
 STAGES = ("begun", "charges", "shares", "ledger", "release", "idle", "notices", "done")
 CHARGING_LOCK_ID = 0x5E771F
@@ -59,7 +58,7 @@ class SettleResult:
 def settle(db: Database, rules: Rules, period: str, *, now: datetime,
            crash_after: str | None = None) -> SettleResult:
     """Close `period` (which must be over). Safe to call from any number of workers."""
-    parse_period(period)
+    parse_period(period)  # canonical only: another spelling of a month would charge it twice
     if period_end(period) > now:
         ends = f"{period_end(period):%Y-%m-%d}"
         raise PeriodNotOver(f"period {period} is not over yet (it ends {ends})")
@@ -76,8 +75,9 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
                 crash_after: str | None) -> SettleResult:
     with db.unit_of_work() as session:
         session.execute(
-            timed("INSERT INTO settlements (period, stage, started_at) VALUES (:p, 'begun', :now)"
-                  " ON CONFLICT (period) DO NOTHING", "now"), {"p": period, "now": now})
+            timed("INSERT INTO settlements (period, stage, started_at, split_order)"
+                  " VALUES (:p, 'begun', :now, :order) ON CONFLICT (period) DO NOTHING", "now"),
+            {"p": period, "now": now, "order": SPLIT_ORDER})
     steps: dict[str, Callable[[Session, Rules, str, datetime], None]] = {
         "charges": _charges, "shares": _shares, "ledger": _ledger, "release": _release_late_claims,
         "idle": _idle, "notices": _notices, "done": _done,
@@ -92,8 +92,8 @@ def _run_stages(db: Database, rules: Rules, period: str, now: datetime,
             step(session, rules, period, now)
             session.execute(text("UPDATE settlements SET stage = :s WHERE period = :p"),
                             {"s": stage, "p": period})
-        log.info("settlement period=%s stage=%s seconds=%.3f", period, stage,
-                 time.perf_counter() - started)
+        logs.event("settlement.stage", period=period, stage=stage,
+                   seconds=round(time.perf_counter() - started, 3))
         ran.append(stage)
         if crash_after == stage:
             raise SimulatedCrash(stage)
@@ -128,7 +128,10 @@ def _shares(session: Session, rules: Rules, period: str, now: datetime) -> None:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("ANALYZE charges"))
-    session.execute(text(SHARES_SQL), {"p": period, "rot": period_index(period)})
+    # The order the period began with: a period begun before migration 0004 keeps its old one.
+    order = session.execute(text("SELECT split_order FROM settlements WHERE period = :p"),
+                            {"p": period}).scalar_one()
+    session.execute(text(shares_sql(order)), {"p": period, "rot": period_index(period)})
     if _is_postgres(session):
         # Without statistics on the rows just written the planner sorts a month of shares
         # on disk and loops over the things: four times slower than hashing them.
@@ -172,11 +175,9 @@ def _idle(session: Session, rules: Rules, period: str, now: datetime) -> None:
 
 
 def _notices(session: Session, rules: Rules, period: str, now: datetime) -> None:
-    for prefix in ("earnings:", "wallet:"):  # statements for creators, notes for donors
-        session.execute(timed(NOTICES_SQL, "now"), {
-            "p": period, "now": now, "payload": json.dumps({"period": period}),
-            "prefix": prefix + "%", "id_at": len(prefix) + 1,
-        })
+    for kind, people in NOTICES.items():  # statements for creators, notes for donors
+        session.execute(timed(NOTICES_SQL.format(kind=kind, people=people), "now"), {
+            "p": period, "now": now, "payload": json.dumps({"period": period})})
 
 
 def _done(session: Session, rules: Rules, period: str, now: datetime) -> None:

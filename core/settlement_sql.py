@@ -1,8 +1,22 @@
 """The set-based statements of settlement and escrow, portable to SQLite and PostgreSQL.
 
 Integer columns divide as integers on both databases; the split here is core.split.share_of
-and the fee core.split.fee_of, written in SQL (tests hold them to each other).
+and the fee core.split.fee_of, written in SQL (tests hold them to each other). Ledger keys
+are built from the rows that own them (core.ledger.key_sql) and matched whole.
 """
+
+from core.ledger import AccountKind, key_sql, like_sql
+
+WALLET, EARNINGS, ESCROW = AccountKind.WALLET, AccountKind.EARNINGS, AccountKind.ESCROW
+
+# A person's flattrs of a period are ranked for the leftover cents in one of these orders.
+# A period records the order it was split in (settlements.split_order), and core.shares
+# recomputes a settled period's shares in that order. url_hash: by core.split.rank_key of
+# the thing's canonical URL (copied on each flattr, in ix_flattrs_open's order), so that
+# the same flattrs give the same cents whatever order they were discovered in; thing_id:
+# by thing id, for periods split before migration 0004.
+SPLIT_ORDERS = {"thing_id": "f.thing_id", "url_hash": "f.rank_key, f.thing_id"}
+SPLIT_ORDER = "url_hash"
 
 # The budget in force in period :p for each person: the newest change at or before it.
 BUDGET_IN_FORCE = """budget AS (
@@ -14,16 +28,16 @@ BUDGET_IN_FORCE = """budget AS (
 )"""
 
 # Every wallet's balance less what other periods' charges have fixed but not yet posted
-# (a settlement resumed after another month closed). PostgreSQL sums bigints as numeric:
-# cast back for integer math.
-WALLETS = """wallet AS (
-    SELECT person_id, CAST(SUM(cents) AS BIGINT) AS cents FROM (
-        SELECT CAST(SUBSTR(account, 8) AS INTEGER) AS person_id, amount_cents AS cents
-        FROM entries WHERE account LIKE 'wallet:%'
+# (a settlement resumed after another month closed), by wallet key; join it on
+# w.account = key_sql(WALLET, <person id>). PostgreSQL sums bigints as numeric: cast back
+# for integer math.
+WALLETS = f"""wallet AS (
+    SELECT account, CAST(SUM(cents) AS BIGINT) AS cents FROM (
+        SELECT account, amount_cents AS cents FROM entries WHERE account LIKE {like_sql(WALLET)}
         UNION ALL
-        SELECT c.person_id, -c.charged_cents FROM charges c
+        SELECT {key_sql(WALLET, "c.person_id")}, -c.charged_cents FROM charges c
         JOIN settlements s ON s.period = c.period AND s.stage IN ('charges', 'shares')
-    ) movements GROUP BY person_id
+    ) movements GROUP BY account
 )"""
 
 # What the period costs each person who flattred: min(budget in force, wallet), fixed
@@ -40,26 +54,31 @@ SELECT :p, k.person_id, k.n, b.cents,
        CASE WHEN COALESCE(w.cents, 0) <= 0 THEN 0
             WHEN w.cents < b.cents THEN w.cents ELSE b.cents END
 FROM counted k JOIN budget b ON b.person_id = k.person_id
-LEFT JOIN wallet w ON w.person_id = k.person_id
+LEFT JOIN wallet w ON w.account = {key_sql(WALLET, "k.person_id")}
 """
 
-# One narrow row per open flattr with its share of the person's charge. Driven from the
-# charges (one index range of ix_flattrs_open per person), rank orders a person's flattrs
-# by thing id. Partitioned by c.person_id, SQLite sees the rows arrive in window order and
-# skips sorting a month of flattrs again (a third of the statement).
-SHARES_SQL = """
+
+def shares_sql(split_order: str) -> str:
+    """One narrow row per open flattr with its share of the person's charge, ranked in
+    `split_order` (SPLIT_ORDERS). Driven from the charges (one index range of
+    ix_flattrs_open per person, which holds the url_hash order): partitioned by
+    c.person_id, SQLite sees the rows arrive in window order and skips sorting a month of
+    flattrs again (a third of the statement)."""
+    return f"""
 INSERT INTO shares (period, person_id, thing_id, flattr_id, share_cents)
 SELECT :p, person_id, thing_id, id,
        base + CASE WHEN (rank + :rot) % n < leftover THEN 1 ELSE 0 END
 FROM (
     SELECT f.id, f.person_id, f.thing_id, c.flattrs AS n,
            c.charged_cents / c.flattrs AS base, c.charged_cents % c.flattrs AS leftover,
-           ROW_NUMBER() OVER (PARTITION BY c.person_id ORDER BY f.thing_id) - 1 AS rank
+           ROW_NUMBER() OVER (PARTITION BY c.person_id
+                              ORDER BY {SPLIT_ORDERS[split_order]}) - 1 AS rank
     FROM charges c
     JOIN flattrs f ON f.period = c.period AND f.person_id = c.person_id
     WHERE c.period = :p AND c.flattrs > 0 AND f.withdrawn_at IS NULL
 ) ranked
 """
+
 
 # One row per flattred thing: paid to its owner (fee taken) or held for its identity. The
 # fee is core.split.fee_of of each share, summed; escrow keeps it for the release.
@@ -99,21 +118,22 @@ WHERE period = :p AND thing_id = :thing AND state = 'paid'
 """
 
 # The period's settle transaction: wallets pay their charge; the thing totals give
-# earnings, escrow and the fee total.
-LEDGER_SQL = """
+# earnings, escrow and the fee total. The people charged and the creators paid are also
+# whom the notices stage writes to (NOTICES), one notice per posting.
+_CHARGED = "FROM charges WHERE period = :p AND flattrs > 0 AND charged_cents <> 0"
+_PAID = ("FROM thing_totals WHERE period = :p AND state = 'paid'"
+         " GROUP BY creator_id HAVING SUM(gross_cents - fee_cents) <> 0")
+LEDGER_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -charged_cents
-  FROM charges WHERE period = :p AND flattrs > 0 AND charged_cents <> 0
+SELECT :txn, {key_sql(WALLET, "person_id")}, -charged_cents {_CHARGED}
 UNION ALL
-SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT), SUM(gross_cents - fee_cents)
-  FROM thing_totals WHERE period = :p AND state = 'paid'
-  GROUP BY creator_id HAVING SUM(gross_cents - fee_cents) <> 0
+SELECT :txn, {key_sql(EARNINGS, "creator_id")}, SUM(gross_cents - fee_cents) {_PAID}
 UNION ALL
-SELECT :txn, 'escrow:' || identity, SUM(gross_cents)
+SELECT :txn, {key_sql(ESCROW, "identity")}, SUM(gross_cents)
   FROM thing_totals WHERE period = :p AND state = 'escrow'
   GROUP BY identity HAVING SUM(gross_cents) <> 0
 UNION ALL
-SELECT :txn, 'fees', SUM(fee_cents) FROM thing_totals
+SELECT :txn, {key_sql(AccountKind.FEES)}, SUM(fee_cents) FROM thing_totals
  WHERE period = :p AND state = 'paid' HAVING SUM(fee_cents) <> 0
 """
 
@@ -144,20 +164,20 @@ WHERE tt.resolution_txn_id = :txn
 """
 
 # Postings for escrow just released (by a claim or a late claim).
-RELEASE_LEDGER_SQL = """
+RELEASE_LEDGER_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'escrow:' || identity, -SUM(gross_cents) FROM thing_totals
+SELECT :txn, {key_sql(ESCROW, "identity")}, -SUM(gross_cents) FROM thing_totals
  WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(gross_cents) <> 0
 UNION ALL
-SELECT :txn, 'earnings:' || CAST(creator_id AS TEXT),
+SELECT :txn, {key_sql(EARNINGS, "creator_id")},
        SUM(gross_cents - refund_cents - fee_cents) FROM thing_totals
  WHERE resolution_txn_id = :txn GROUP BY creator_id
 HAVING SUM(gross_cents - refund_cents - fee_cents) <> 0
 UNION ALL
-SELECT :txn, 'wallet:' || CAST(creator_id AS TEXT), SUM(refund_cents) FROM thing_totals
+SELECT :txn, {key_sql(WALLET, "creator_id")}, SUM(refund_cents) FROM thing_totals
  WHERE resolution_txn_id = :txn GROUP BY creator_id HAVING SUM(refund_cents) <> 0
 UNION ALL
-SELECT :txn, 'fees', SUM(fee_cents) FROM thing_totals
+SELECT :txn, {key_sql(AccountKind.FEES)}, SUM(fee_cents) FROM thing_totals
  WHERE resolution_txn_id = :txn HAVING SUM(fee_cents) <> 0
 """
 
@@ -179,10 +199,10 @@ GROUP BY s.person_id
 
 RETURN_LEDGER_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'escrow:' || identity, -SUM(gross_cents) FROM thing_totals
+SELECT :txn, {key_sql(ESCROW, "identity")}, -SUM(gross_cents) FROM thing_totals
  WHERE resolution_txn_id = :txn GROUP BY identity HAVING SUM(gross_cents) <> 0
 UNION ALL
-SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), cents FROM ({RETURNED_BY_DONOR}) donors
+SELECT :txn, {key_sql(WALLET, "person_id")}, cents FROM ({RETURNED_BY_DONOR}) donors
  WHERE cents <> 0
 """
 
@@ -205,35 +225,35 @@ WITH {BUDGET_IN_FORCE},
 {WALLETS}
 INSERT INTO charges (period, person_id, flattrs, budget_cents, charged_cents)
 SELECT :p, b.person_id, 0, b.cents, CASE WHEN w.cents < b.cents THEN w.cents ELSE b.cents END
-FROM budget b JOIN wallet w ON w.person_id = b.person_id
+FROM budget b JOIN wallet w ON w.account = {key_sql(WALLET, "b.person_id")}
 WHERE w.cents > 0
   AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.period = :p AND c.person_id = b.person_id)
 """
 
-CHARITY_SQL = """
+CHARITY_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'wallet:' || CAST(person_id AS TEXT), -charged_cents
+SELECT :txn, {key_sql(WALLET, "person_id")}, -charged_cents
 FROM charges WHERE period = :p AND flattrs = 0
 """
 
-CHARITY_TOTAL_SQL = """
+CHARITY_TOTAL_SQL = f"""
 INSERT INTO entries (transaction_id, account, amount_cents)
-SELECT :txn, 'charity', -SUM(amount_cents) FROM entries
+SELECT :txn, {key_sql(AccountKind.CHARITY)}, -SUM(amount_cents) FROM entries
 WHERE transaction_id = :txn HAVING SUM(amount_cents) <> 0
 """
 
-# Statements for creators paid this period, month-closed notes for people charged; read
-# from the period's ledger postings (a few rows a person), not from its shares.
+# Statements for creators paid this period, month-closed notes for people charged: the
+# people the settle transaction posted to (LEDGER_SQL), read from the same few rows a
+# person it posted from (charges, thing totals), not from its shares. (The WHERE is
+# SQLite's: an INSERT ... SELECT needs one before ON CONFLICT.)
+NOTICES = {"statement": f"SELECT creator_id AS person_id {_PAID}",
+           "month_closed": f"SELECT person_id {_CHARGED}"}
 NOTICES_SQL = """
 INSERT INTO notifications (dedupe_key, kind, person_id, identity, payload, status, attempts,
                            next_attempt_at, created_at)
-SELECT CASE WHEN e.account LIKE 'earnings:%' THEN 'statement:' ELSE 'month_closed:' END
-         || CAST(:p AS VARCHAR(7)) || ':' || SUBSTR(e.account, :id_at),
-       CASE WHEN e.account LIKE 'earnings:%' THEN 'statement' ELSE 'month_closed' END,
-       CAST(SUBSTR(e.account, :id_at) AS INTEGER), NULL,
-       :payload, 'pending', 0, :now, :now
-FROM entries e JOIN transactions t ON t.id = e.transaction_id
-WHERE t.ref = 'settle:' || CAST(:p AS VARCHAR(7))
-  AND e.account LIKE :prefix
+SELECT '{kind}:' || CAST(:p AS VARCHAR(7)) || ':' || CAST(person_id AS VARCHAR(20)), '{kind}',
+       person_id, NULL, :payload, 'pending', 0, :now, :now
+FROM ({people}) posted
+WHERE person_id IS NOT NULL
 ON CONFLICT (dedupe_key) DO NOTHING
 """

@@ -2,8 +2,9 @@
 
 Settlement writes the split once, set-based, into `shares`, which has no index (see
 core.models.shares). Reading one person's shares back therefore recomputes them with the
-pure core.split.share_of over the same rank order (their open flattrs by thing id): the
-flattrs of a settled period never change, and the tests hold the two to each other.
+pure core.split.share_of over the same rank order (their open flattrs in the order the
+period recorded, core.settlement_sql.SPLIT_ORDERS): the flattrs of a settled period never
+change, and the tests hold the two to each other.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.periods import period_index
+from core.settlement_sql import SPLIT_ORDERS
 from core.split import share_of
 
 _CHARGE = "SELECT flattrs, charged_cents FROM charges WHERE period = :p AND person_id = :who"
@@ -27,7 +29,7 @@ FROM flattrs f JOIN things t ON t.id = f.thing_id
 LEFT JOIN thing_totals tt ON tt.period = f.period AND tt.thing_id = f.thing_id
 LEFT JOIN people p ON p.id = tt.creator_id
 WHERE f.person_id = :who AND f.period = :p AND f.withdrawn_at IS NULL
-ORDER BY f.thing_id
+ORDER BY {order}
 """
 
 
@@ -45,9 +47,11 @@ def person_shares(session: Session, person_id: int, period: str) -> list[PersonS
     """What each of a person's flattrs of a settled `period` got, in rank order; empty when
     the period charged them nothing or its shares are not written yet."""
     charge = session.execute(text(_CHARGE), {"p": period, "who": person_id}).one_or_none()
-    if charge is None or not charge.flattrs or not _shares_written(session, period):
+    order = _split_order(session, period)
+    if charge is None or not charge.flattrs or order is None:
         return []
-    rows = session.execute(text(_FLATTRS), {"p": period, "who": person_id}).all()
+    rows = session.execute(text(_FLATTRS.format(order=SPLIT_ORDERS[order])),
+                           {"p": period, "who": person_id}).all()
     if len(rows) != charge.flattrs:
         raise RuntimeError(f"person {person_id} has {len(rows)} open flattrs in settled"
                            f" period {period}, but was charged for {charge.flattrs}")
@@ -68,7 +72,8 @@ def share_of_flattr(session: Session, person_id: int, period: str, thing_id: int
     return 0
 
 
-def _shares_written(session: Session, period: str) -> bool:
-    stage = session.execute(text("SELECT stage FROM settlements WHERE period = :p"),
-                            {"p": period}).scalar_one_or_none()
-    return stage not in (None, "begun", "charges")
+def _split_order(session: Session, period: str) -> str | None:
+    """The order the period's shares were written in; None while they are not written."""
+    row = session.execute(text("SELECT stage, split_order FROM settlements WHERE period = :p"),
+                          {"p": period}).one_or_none()
+    return None if row is None or row.stage in ("begun", "charges") else str(row.split_order)

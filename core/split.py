@@ -1,9 +1,11 @@
-"""The even split and the fee: pure integer arithmetic.
+"""The even split, its rank order and the fee: pure integer arithmetic.
 
 settlement.py computes the same numbers in SQL; tests hold the two to each other.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 
 def share_of(amount: int, n: int, rank: int, rotation: int) -> int:
@@ -19,11 +21,13 @@ def share_of(amount: int, n: int, rank: int, rotation: int) -> int:
     return base + (1 if (rank + rotation) % n < leftover else 0)
 
 
-def even_split(amount: int, n: int, rotation: int = 0) -> list[int]:
-    """`amount` cents over `n` flattrs in rank order; differs by at most 1, sums to amount."""
-    if amount < 0:
-        raise ValueError("amount must not be negative")
-    return [share_of(amount, n, rank, rotation) for rank in range(n)]
+def rank_key(canonical_url: str) -> int:
+    """Where a thing stands among a person's flattrs of a period (ranked by this key, then by
+    thing id for the vanishingly rare tie): the first 8 bytes of the SHA-256 of its
+    canonical URL, as a signed 64-bit integer (a BIGINT on both databases). It depends on
+    what was flattred only, never on the order things were discovered in."""
+    digest = hashlib.sha256(canonical_url.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def fee_of(share: int, fee_bps: int) -> int:
@@ -31,8 +35,3 @@ def fee_of(share: int, fee_bps: int) -> int:
     if not 0 <= fee_bps <= 10_000:
         raise ValueError("fee_bps must be within 0..10000")
     return share * fee_bps // 10_000
-
-
-def charge_for(budget: int, wallet: int) -> int:
-    """What a period costs a person: the budget, or the wallet when it holds less."""
-    return max(0, min(budget, wallet))

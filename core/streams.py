@@ -1,8 +1,8 @@
 """Shared streams in the database: reads that serve many linked accounts at once (X's
 search groups and the service's mentions; bots/shared.py says what they are).
 
-They follow the accounts' poll cycle (core/accounts.py): `lease_due` claims due streams in
-one statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL), the caller reads outside any
+They follow the accounts' poll cycle (core/accounts/polling.py): `lease_due` claims due
+streams (core.leases: `FOR UPDATE SKIP LOCKED` on PostgreSQL), the caller reads outside any
 transaction, `store` writes the cursor and next poll time fenced on the lease. A stream's
 members change only through `apply_plan`, under `lock_plan`, so two workers planning at
 once write one plan.
@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from core import leases
 from core.db import Database, rows_affected
 from core.models import SharedStream, timed
 
@@ -73,43 +74,38 @@ def apply_plan(session: Session, network: str, plan: Mapping[str, Mapping[str, s
     return changed
 
 
-_LEASE = """
-UPDATE shared_streams SET lease_owner = :owner, lease_until = :until, next_poll_at = :until
-WHERE id IN (
-    SELECT id FROM shared_streams WHERE next_poll_at <= :now
-    ORDER BY next_poll_at, id LIMIT :n{lock}
+LEASE = leases.Lease(
+    table="shared_streams",
+    due="next_poll_at <= :now",
+    take="lease_owner = :owner, lease_until = :until, next_poll_at = :until",
+    returning="id, network, name, members, cursor",
+    order="next_poll_at, id",
 )
-RETURNING id, network, name, members, cursor
-"""
 
 
 def lease_due(db: Database, owner: str, *, now: datetime, limit: int,
               lease: timedelta) -> list[LeasedStream]:
     """Claim up to `limit` due streams for `lease`, oldest due first (returned by id)."""
-    if limit <= 0:
-        return []
-    sql = _LEASE.format(lock=" FOR UPDATE SKIP LOCKED" if db.is_postgres else "")
-    with db.unit_of_work() as session:
-        rows = session.execute(timed(sql, "now", "until"),
-                               {"owner": owner, "until": now + lease, "now": now, "n": limit}).all()
-    leased = [LeasedStream(id=r.id, network=r.network, name=r.name,
-                           members=json.loads(r.members),
-                           cursor=json.loads(r.cursor) if r.cursor else None, lease_owner=owner)
-              for r in rows]
-    return sorted(leased, key=lambda s: s.id)
+    rows = leases.claim(db, LEASE, now=now, duration=lease, limit=limit,
+                        params={"owner": owner})
+    return [LeasedStream(id=r.id, network=r.network, name=r.name,
+                         members=json.loads(r.members),
+                         cursor=json.loads(r.cursor) if r.cursor else None, lease_owner=owner)
+            for r in rows]
 
 
 def store(session: Session, stream: LeasedStream, *, now: datetime, cursor: dict,
           next_poll_at: datetime, error: str | None) -> bool:
     """The poll's cursor and next time, fenced on the lease: False (nothing written) when
     the lease was lost or the stream was planned away meanwhile."""
-    return bool(rows_affected(session.execute(
-        timed("UPDATE shared_streams SET cursor = :cursor, next_poll_at = :next,"
-              " last_polled_at = :now, last_error = :error, lease_owner = NULL,"
-              " lease_until = NULL WHERE id = :id AND lease_owner = :owner", "now", "next"),
-        {"cursor": json.dumps(cursor, sort_keys=True), "next": next_poll_at, "now": now,
-         "error": (error or None) and error[:500], "id": stream.id,
-         "owner": stream.lease_owner})))
+    return leases.finish(
+        session, "shared_streams", stream.id, fence="lease_owner = :owner",
+        assignments="cursor = :cursor, next_poll_at = :next, last_polled_at = :now,"
+                    " last_error = :error, lease_owner = NULL, lease_until = NULL",
+        params={"cursor": json.dumps(cursor, sort_keys=True), "next": next_poll_at,
+                "now": now, "error": (error or None) and error[:500],
+                "owner": stream.lease_owner},
+        times=("now", "next"))
 
 
 def release(db: Database, owner: str, *, now: datetime) -> int:

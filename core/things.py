@@ -17,6 +17,7 @@ from core.escrow import post_release
 from core.models import Claim, Person, Thing, timed
 from core.rules import Rules
 from core.settlement_sql import POSTED_PERIODS
+from core.split import rank_key
 from core.urls import InvalidURL, canonicalize
 
 OWNERSHIP_LOCK_ID = 0x0C1A1D  # any constant shared by every worker
@@ -119,11 +120,11 @@ def _find_or_create(session: Session, url: str, identity: str, title: str | None
                     owner_id: int | None, now: datetime) -> Thing:
     # ON CONFLICT: another worker may create the same thing at the same moment.
     session.execute(
-        timed("INSERT INTO things (url, title, owner_id, identity, created_at)"
-              " VALUES (:url, :title, :owner, :identity, :now) ON CONFLICT (url) DO NOTHING",
-              "now"),
+        timed("INSERT INTO things (url, title, owner_id, identity, rank_key, created_at)"
+              " VALUES (:url, :title, :owner, :identity, :rank, :now)"
+              " ON CONFLICT (url) DO NOTHING", "now"),
         {"url": url, "title": (title or None) and title[:300], "owner": owner_id,
-         "identity": identity, "now": now},
+         "identity": identity, "rank": rank_key(url), "now": now},
     )
     thing = find_thing(session, url)
     assert thing is not None

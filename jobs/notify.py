@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from bots import mastodon, x
 from bots.base import DeliveryResult
-from core import identity, outbox
+from core import accounts, identity, outbox
 from core.accounts import open_token
 from core.models import Claim, Person, SocialAccount
 from core.outbox import Claimed
@@ -126,7 +126,7 @@ class Notifier:
             person = session.get(Person, first.person_id)
             if person is None:
                 return _Plan(items, "suppress", "no such person")
-            x_account = _x_account(session, person.id)
+            x_account = _account_on(session, person.id, x.NETWORK)
             on_mastodon = _account_on(session, person.id, mastodon.NETWORK)
             subjects = [f"person:{person.id}"] + [a.identity for a in (x_account, on_mastodon)
                                                   if a is not None]
@@ -156,7 +156,7 @@ class Notifier:
     def _person_recipient(self, session: Session, person: Person,
                           x_account: SocialAccount | None, *, announce: bool) -> Recipient:
         own_token = None
-        if announce and x_account is not None and x_account.status == "active":
+        if announce and x_account is not None and accounts.is_active(x_account):
             own_token = open_token(self.app.keys, x_account.token_ciphertext)
         x_user_id = x_account.external_user_id if x_account else None
         if x_user_id is None:  # a creator who claimed an X identity without linking it
@@ -177,7 +177,7 @@ class Notifier:
         handle = account.handle and (account.handle if "@" in account.handle
                                      else f"{account.handle}@{host}")
         own = (open_token(self.app.keys, account.token_ciphertext)
-               if announce and account.status == "active" else None)
+               if announce and accounts.is_active(account) else None)
         return replace(recipient, mastodon_account=account.external_user_id,
                        mastodon_handle=handle, mastodon_own_token=own)
 
@@ -250,16 +250,10 @@ def _groups(claimed: list[Claimed]) -> list[tuple[Claimed, ...]]:
     return [tuple(items) for items in groups.values()]
 
 
-def _x_account(session: Session, person_id: int) -> SocialAccount | None:
-    return session.execute(select(SocialAccount).where(
-        SocialAccount.person_id == person_id, SocialAccount.network == x.NETWORK,
-    ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
-
-
 def _account_on(session: Session, person_id: int, network: str) -> SocialAccount | None:
-    return session.execute(select(SocialAccount).where(
-        SocialAccount.person_id == person_id, SocialAccount.network == network,
-    ).order_by(SocialAccount.id).limit(1)).scalar_one_or_none()
+    """The person's (first) account on the network, unless they disconnected it."""
+    mine = accounts.linked(session, person_id, network)
+    return mine[0] if mine else None
 
 
 def _claimed(session: Session, person_id: int, network: str, kind: str) -> str | None:

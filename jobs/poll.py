@@ -4,7 +4,10 @@ outside any transaction), store each account's result in one short transaction.
 The pool is kept full: new accounts are leased as fetches finish, so throughput is about
 concurrency / latency. Intervals adapt in the adapters' pacing policy (bots/pacing.py):
 the cursor carries each stream's activity rate and rate-limit state, and the adapter
-returns the next useful poll time, which becomes the account's `next_poll_at`.
+returns the next useful poll time, which becomes the account's `next_poll_at`. The lease,
+the wake-up of a webhook and the store are core.accounts'; which activities flattr is the
+network's triggers (NetworkSpec.account_triggers over core.triggers), the same for every
+network.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ class Poller:
             network = self.networks.for_account(account)
             token = open_token(self.app.keys, account.token_ciphertext)
             linked = LinkedAccount(account.network, account.external_user_id, token,
-                                   account.handle)
+                                   account.handle, wake=account.woken)
             return network.fetch_activity(linked, account.cursor, now)
         except Exception as exc:  # a bug must not strand the lease: store an error
             logs.event("poll.crashed", account=account.id, error=f"{type(exc).__name__}: {exc}")

@@ -186,7 +186,8 @@ class Worker:
         """Renew access tokens expiring within the margin, on the networks that refresh
         them (X) (each worker may run it: one claims each account; a refusal marks it
         needs_reconnect)."""
-        result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now())
+        result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now(),
+                                owner=self.owner)
         if result.refreshed or result.failed or result.deferred:
             logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
                        failed=result.failed, raced=result.raced, deferred=result.deferred)

@@ -7,15 +7,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 
 import config
 from bots import networks
-from config import Settings
+from config import SECRET_FIELDS, Settings
 from core.crypto import KeyRing
-from core.db import Database
+from core.db import Database, normalise_url
 from core.errors import UserError
 from core.rules import Rules
+from runtime import logs
 from runtime.keys import key_ring
 
 
@@ -64,8 +65,18 @@ def load_settings(**overrides: Any) -> Settings:
     return config.load_settings(**overrides)
 
 
+def secret_values(settings: Settings) -> list[str]:
+    """The deployment's secrets as they could appear in a log line: each secret setting
+    (each of the token keys), and the database password."""
+    values = [str(getattr(settings, name) or "") for name in SECRET_FIELDS]
+    values += (settings.token_keys or "").split(",")
+    values.append(make_url(normalise_url(settings.database_url)).password or "")
+    return [v.strip() for v in values if v.strip()]
+
+
 def build_app(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> App:
     networks.install()
     settings = settings or load_settings()
+    logs.add_secrets(secret_values(settings))
     return App(settings=settings, db=Database(settings.database_url), rules=rules_from(settings),
                clock=clock)

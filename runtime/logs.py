@@ -1,62 +1,61 @@
-"""Structured logs: one line per event, `event key=value ...`, never a token or a secret.
+"""Logging for the processes: the one handler, its format, and redaction of every record.
+
+Our code logs with `event(name, **fields)` (core.logs, re-exported here). `configure` puts
+ONE handler on the root logger, so our events and every library's records (urllib3,
+oauthlib, waitress, werkzeug, apscheduler ...) pass through the same RedactingFormatter,
+which redacts the whole formatted line, message and traceback alike. `flattr run`,
+`flattr web` and every other command call it (commands.main, commands.worker,
+commands.web); runtime.app.build_app registers the deployment's secrets.
 
 Several libraries log secrets at DEBUG: urllib3 logs every URL with its query string
 (Graph tokens, `client_secret`), requests_oauthlib logs token responses, oauthlib logs
-request bodies. `quiet_leaky_loggers` caps them at INFO; the web app's access log
+request bodies. `quiet_leaky_loggers` caps them at INFO as well; the web app's access log
 (web.server) writes the path without its query string.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
-from typing import IO, Any
+from typing import IO
 
-log = logging.getLogger("flattr")
+from core.logs import REDACTED, add_secrets, event, format_event, log, redact
+
+__all__ = ["REDACTED", "LEAKY_LOGGERS", "RedactingFormatter", "add_secrets", "configure",
+           "event", "format_event", "log", "quiet_leaky_loggers", "redact"]
+
 LEAKY_LOGGERS = ("urllib3", "requests_oauthlib", "oauthlib", "tweepy", "facebook")
-
-_SECRET_KEY = re.compile(r"token|secret|password|authorization|cookie|key$", re.IGNORECASE)
-# Bearer tokens and query-string tokens that might hide inside an error message.
-_SECRET_TEXT = re.compile(
-    r"(access_token=|bearer\s+|token[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9._~+/=-]{6,})",
-    re.IGNORECASE)
+TIMESTAMPED = "%(asctime)s %(levelname)s %(message)s"
 
 
-def redact(text: str) -> str:
-    return _SECRET_TEXT.sub(lambda m: m.group(1) + "[redacted]", text)
+class RedactingFormatter(logging.Formatter):
+    """Formats as usual, then redacts the line: message, arguments and traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
-def _value(key: str, value: Any) -> str:
-    if _SECRET_KEY.search(key):
-        return "[redacted]"
-    if isinstance(value, float):
-        value = round(value, 4)
-    shown = redact(value if isinstance(value, str) else json.dumps(value, default=str))
-    if shown == "" or re.search(r"[\s\"=]", shown):
-        return json.dumps(shown)
-    return shown
-
-
-def format_event(event: str, **fields: Any) -> str:
-    parts = [event] + [f"{k}={_value(k, v)}" for k, v in fields.items() if v is not None]
-    return " ".join(parts)
-
-
-def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
-    if log.isEnabledFor(level):
-        log.log(level, format_event(name, **fields))
-
-
-def configure(level: str | int = "INFO", stream: IO[str] | None = None) -> None:
-    """Log lines with a UTC timestamp to `stream` (stderr by default)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s",
-                                           "%Y-%m-%dT%H:%M:%S%z"))
-    log.handlers[:] = [handler]
+def configure(level: str | int = "INFO", stream: IO[str] | None = None, *,
+              timestamps: bool = True, libraries: str | int = logging.WARNING,
+              force: bool = False) -> None:
+    """Our events at `level`, libraries' records at `libraries` and above, one line each
+    on `stream` (stderr by default), UTC timestamps unless `timestamps` is False (the
+    one-shot commands print plain warnings). Like logging.basicConfig, it leaves a root
+    logger that someone else gave handlers (a test runner, an embedding app) alone, unless
+    `force`; only our events' level is set then."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h.formatter, RedactingFormatter)]
+    log.handlers[:] = []
     log.setLevel(level)
-    log.propagate = False
+    log.propagate = True
+    quiet_leaky_loggers()
+    if len(ours) < len(root.handlers) and not force:
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(RedactingFormatter(TIMESTAMPED if timestamps else "%(message)s",
+                                            "%Y-%m-%dT%H:%M:%S%z"))
+    root.handlers[:] = [h for h in root.handlers if h not in ours] + [handler]
+    root.setLevel(libraries)
 
 
 def quiet_leaky_loggers() -> None:

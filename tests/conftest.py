@@ -3,6 +3,7 @@ FLATTR_TEST_DATABASE_URL names a server (each test gets an empty, migrated datab
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -132,3 +133,18 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def app(db: Database, settings: Settings, clock: FakeClock) -> App:
     return App(settings=settings, db=db, rules=rules_from(settings), clock=clock)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run in-process call runtime.logs.configure, which sets levels on the root
+    and on our `flattr` logger: put them back, so one test's CLI call cannot silence the
+    log another test reads."""
+    root, ours = logging.getLogger(), logging.getLogger("flattr")
+    saved = (root.level, list(root.handlers), ours.level, list(ours.handlers), ours.propagate)
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+    ours.setLevel(saved[2])
+    ours.handlers[:] = saved[3]
+    ours.propagate = saved[4]

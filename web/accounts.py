@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from bots import registry
 from bots.oauth import AccountInfo, Managed, OAuthFailed, Tokens
 from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
+from core import accounts
 from core.errors import AlreadyClaimed
 from core.money import format_cents
 from core.things import claim
@@ -255,7 +256,7 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
 def disconnect(account_id: int) -> ResponseReturnValue:
     person = current_person()
     assert person is not None
-    account = store.disconnect(db_session(), person.id, account_id)
+    account = accounts.disconnect(db_session(), person.id, account_id)
     logs.event("oauth.disconnected", network=account.network, person=person.id,
                account=account_id)
     flash(f"Disconnected {display_name(account.network)} "
@@ -268,10 +269,9 @@ def disconnect(account_id: int) -> ResponseReturnValue:
 def triggers(account_id: int) -> ResponseReturnValue:
     person = current_person()
     assert person is not None
-    account = store.person_account(db_session(), person.id, account_id)
+    account = accounts.person_account(db_session(), person.id, account_id)
     spec = registry.get(account.network)
-    chosen = spec.account_triggers(flattr_app().settings,
-                                   frozenset(request.form.getlist("trigger")))
-    account.triggers = ",".join(sorted(chosen))
+    accounts.set_triggers(account, spec.account_triggers(
+        flattr_app().settings, frozenset(request.form.getlist("trigger"))))
     flash("Saved which activity flattrs.", "ok")
     return redirect(url_for("pages.me"), code=303)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bots import registry
 from core import flattring, inputs, people
+from core.accounts import label as account_label
 from core.errors import UserError
 from core.models import Claim, OptOut
 from core.money import format_cents, parse_cents
@@ -52,7 +53,7 @@ def me() -> ResponseReturnValue:
         active={a.id: _active_triggers(a.network, a.triggers) for a in accounts},
         flattrs=queries.open_flattrs(session, person.id),
         statements=queries.statements(session, person.id),
-        sandbox=app.settings.networks == "sandbox",
+        sandbox=app.settings.networks == "sandbox", status_label=account_label,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import accounts
 from core.models import (
     Charge,
     Claim,
@@ -68,9 +69,8 @@ def statement_lines(session: Session, person_id: int, period: str) -> list[dict[
 
 
 def linked_accounts(session: Session, person_id: int) -> list[SocialAccount]:
-    return list(session.execute(
-        select(SocialAccount).where(SocialAccount.person_id == person_id)
-        .order_by(SocialAccount.network, SocialAccount.id)).scalars())
+    """The person's accounts, disconnected ones left out (core.accounts.linked)."""
+    return accounts.linked(session, person_id)
 
 
 def claims(session: Session, person_id: int) -> list[Claim]:

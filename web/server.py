@@ -11,16 +11,20 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-log = logging.getLogger("web.access")
+from runtime import logs
+
+access = logging.getLogger("web.access")  # its own logger: `flattr web` shows it at INFO
 
 
 class QuietRequestHandler(WSGIRequestHandler):
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
         path = self.path.split("?", 1)[0]
-        log.info('%s "%s %s" %s', self.address_string(), self.command, path, code)
+        access.info(logs.format_event("http.request", remote=self.address_string(),
+                                      method=self.command, path=path, status=code))
 
     def log(self, type: str, message: str, *args: Any) -> None:  # errors: no request line
-        getattr(log, type if type in ("info", "warning", "error") else "info")(
+        # werkzeug's own %-style message (a library's stdlib logging call, passed on).
+        getattr(access, type if type in ("info", "warning", "error") else "info")(
             message.split("?", 1)[0] if "%" not in message else message, *args)
 
 

@@ -1,5 +1,6 @@
-"""What the OAuth flows keep in the database: one-use states, linked accounts and their
-sealed tokens, refreshes (X rotates refresh tokens: each works once)."""
+"""What the OAuth flows keep in the database: one-use states, the accounts they link
+(through core.accounts, which owns the linked account and seals its tokens), and a
+federated network's apps, one per server."""
 
 from __future__ import annotations
 
@@ -61,33 +62,16 @@ def forget_old_states(session: Session, *, now: datetime) -> int:
 
 def link(session: Session, settings: Settings, *, person_id: int, network: str,
          identity: AccountInfo, tokens: Tokens, now: datetime) -> SocialAccount:
-    account = accounts.link_account(
+    return accounts.link_account(
         session, key_ring(settings), person_id=person_id, network=network,
         external_user_id=identity.external_user_id, token=tokens.access_token, now=now,
-        handle=identity.handle)
-    account.refresh_ciphertext = (accounts.seal_token(key_ring(settings), tokens.refresh_token)
-                                  if tokens.refresh_token else None)
-    account.token_expires_at = tokens.expires_at
-    return account
+        handle=identity.handle, refresh_token=tokens.refresh_token,
+        expires_at=tokens.expires_at)
 
 
 def claim_value(network: str, account: AccountInfo) -> str:
     """What signing in to an account proves: its network's account identity."""
     return str(registry.get(network).account_identity(account.external_user_id))
-
-
-def person_account(session: Session, person_id: int, account_id: int) -> SocialAccount:
-    account = session.get(SocialAccount, account_id)
-    if account is None or account.person_id != person_id:
-        raise UserError("no such linked account")
-    return account
-
-
-def disconnect(session: Session, person_id: int, account_id: int) -> SocialAccount:
-    """Forget the account and its tokens (the network's grant lapses unused)."""
-    account = person_account(session, person_id, account_id)
-    session.delete(account)
-    return account
 
 
 # -- a federated network's apps, one per server ------------------------------------------

@@ -4,15 +4,16 @@ Each registered network with a NetworkSpec.webhook answers at /webhooks/<network
 POST is verified before anything is read from it (the network's `rejects`: Facebook's
 `X-Hub-Signature-256`, X's `x-twitter-webhooks-signature`, each an HMAC of the raw body); a
 request that fails gets 403 and changes nothing. A verified event makes the accounts it
-names due now (`next_poll_at = now`): the poll does the reading, the event is only a hint;
-an event about something that cannot mean a flattr (a changed email) names nobody. An
-event saying the person revoked our access (X) marks the account as needing a reconnect
-and tells the person, as Facebook's signed deauthorize callback does.
+names due now (core.accounts.wake: their next poll reads every stream): the poll does the
+reading, the event is only a hint; an event about something that cannot mean a flattr (a
+changed email) names nobody. An event saying the person revoked our access (X), like
+Facebook's signed deauthorize callback, revokes the account (core.accounts.revoke: tokens
+wiped, the person told once); a data deletion request deletes it (core.accounts.forget).
 
 A signed body is still bounded before it is parsed (core.inputs.load_json: a deep one is a
 400, not a RecursionError). A replayed event (same network, same body, within
 DEDUPE_WINDOW) changes nothing: its digest is kept in `webhook_events`, shared by every web
-process. And an account is woken at most once per core.accounts.WAKE_EVERY however many
+process. An account is woken at most once per FLATTR_WEBHOOK_MIN_WAKE_SECONDS however many
 distinct events name it.
 """
 
@@ -20,21 +21,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import timedelta
 from typing import NoReturn
 
 from flask import Blueprint, abort, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 
 from bots import registry
-from bots.polling import make_due
 from bots.registry import Webhook
-from core import accounts, inputs, notifications
+from core import accounts, inputs
 from core.db import rows_affected
-from core.models import SocialAccount, WebhookEvent, timed
+from core.models import WebhookEvent, timed
 from runtime import logs
 from web.context import db_session, flattr_app
 
@@ -73,29 +72,29 @@ def event(network: str) -> ResponseReturnValue:
     if not _first_time(network, body):
         logs.event("webhook.replayed", network=network)
         return jsonify(scheduled=0, revoked=0, duplicate=True)
+    app = flattr_app()
     revoked = webhook.revoked(pushed) if webhook.revoked is not None else []
-    name = registry.get(network).display_name
-    gone = _needs_reconnect(network, revoked, f"access was revoked on {name}")
-    return jsonify(scheduled=_poll_soon(network, webhook.accounts(pushed)), revoked=gone)
+    gone = _revoke(network, revoked, f"access was revoked on {registry.get(network).display_name}")
+    cap = app.settings.webhook_min_wake_seconds
+    scheduled = accounts.wake(db_session(), network, webhook.accounts(pushed), now=app.now(),
+                              min_interval=timedelta(seconds=cap) if cap else None)
+    logs.event("webhook.scheduled", network=network, accounts=scheduled)
+    return jsonify(scheduled=scheduled, revoked=gone)
 
 
 @bp.post("/<network>/deauthorize")
 def deauthorize(network: str) -> ResponseReturnValue:
-    """The person removed the app on the network: the account needs reconnecting, and its
-    tokens are forgotten."""
+    """The person removed the app on the network: the account is revoked (its tokens
+    forgotten, the person asked once to reconnect)."""
     user_id = _signed_user(network)
     name = registry.get(network).display_name
-    return jsonify(deauthorized=_needs_reconnect(network, [user_id],
-                                                 f"the app was removed on {name}"))
+    return jsonify(deauthorized=_revoke(network, [user_id], f"the app was removed on {name}"))
 
 
 @bp.post("/<network>/data-deletion")
 def data_deletion(network: str) -> ResponseReturnValue:
     user_id = _signed_user(network)
-    session = db_session()
-    for account in session.query(SocialAccount).filter_by(network=network,
-                                                          external_user_id=user_id):
-        session.delete(account)
+    accounts.forget(db_session(), network, user_id)
     code = _confirmation(network, user_id)
     base = flattr_app().settings.web_base_url
     path = url_for("webhooks.deletion_status", network=network, code=code)
@@ -136,29 +135,14 @@ def _reject(network: str, reason: str) -> NoReturn:
     abort(403)
 
 
-def _needs_reconnect(network: str, external_ids: list[str], reason: str) -> int:
-    """The person took our access away on the network: each account needs reconnecting,
-    its tokens are forgotten, a poll in progress stores nothing (its lease is dropped), and
-    the person is told, once, as when a poll finds the token dead."""
-    if not external_ids:
-        return 0
+def _revoke(network: str, external_ids: list[str], reason: str) -> int:
+    """The person took our access away on the network (core.accounts.revoke)."""
     now, session = flattr_app().now(), db_session()
-    found = session.execute(
-        select(SocialAccount.id, SocialAccount.person_id, SocialAccount.status,
-               SocialAccount.handle)
-        .where(SocialAccount.network == network,
-               SocialAccount.external_user_id.in_(sorted(set(external_ids))))).all()
-    for account_id, person_id, status, handle in found:
-        session.execute(update(SocialAccount).where(SocialAccount.id == account_id).values(
-            status=accounts.STATUS_RECONNECT, token_ciphertext=None, refresh_ciphertext=None,
-            token_expires_at=None, lease_owner=None, lease_until=None, last_error=reason))
-        if status == accounts.STATUS_ACTIVE:
-            notifications.enqueue(
-                session, "needs_reconnect", f"needs_reconnect:{account_id}:{now:%Y-%m-%dT%H}",
-                now=now, person_id=person_id, payload={"network": network, "handle": handle})
-    logs.event("webhook.revoked", network=network, accounts=len(found))
-    return len(found)
-
+    gone = sum(accounts.revoke(session, network, user, now=now, reason=reason)
+               for user in sorted(set(external_ids)))
+    if external_ids:
+        logs.event("webhook.revoked", network=network, accounts=gone)
+    return gone
 
 
 def _first_time(network: str, body: bytes) -> bool:
@@ -173,15 +157,3 @@ def _first_time(network: str, body: bytes) -> bool:
         {"digest": digest, "network": network, "now": now})))
 
 
-def _poll_soon(network: str, external_ids: list[str]) -> int:
-    """Wake the accounts (core.accounts.wake: each at most once per WAKE_EVERY), every
-    stream of their cursor due (bots.polling.make_due)."""
-    scheduled = accounts.wake(db_session(), network, external_ids, now=flattr_app().now(),
-                              due_cursor=_due_cursor)
-    logs.event("webhook.scheduled", network=network, accounts=scheduled)
-    return scheduled
-
-
-def _due_cursor(cursor: str | None) -> str | None:
-    due = make_due(json.loads(cursor)) if cursor else None
-    return json.dumps(due, sort_keys=True) if due else cursor

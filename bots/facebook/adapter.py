@@ -41,8 +41,7 @@ from bots.facebook.parse import (
 from bots.pacing import MAX_IDLE_DELAY, recent_page_size
 from bots.polling import expected_new, iso, run_streams
 from bots.transport import DEFAULT_TIMEOUT, new_session
-
-log = logging.getLogger(__name__)
+from core import logs
 
 THROTTLE_PAUSE = timedelta(hours=1)  # Graph rate-limit windows are a rolling hour
 USAGE_SLOW_DOWN_PCT = 90
@@ -242,10 +241,12 @@ class FacebookNetwork:
                 status="retry", error=f"facebook network error: {type(exc).__name__}"
             )
         except MalformedResponse as exc:
-            log.warning("facebook malformed response for %s: %s", account.external_user_id, exc)
+            logs.event("facebook.malformed_response", level=logging.WARNING,
+                       account=account.external_user_id, error=str(exc))
             return StreamOutcome(status="error", error=f"facebook malformed response: {exc}")
         except Exception as exc:  # keep the worker alive; the account is retried later
-            log.exception("facebook poll failed for %s", account.external_user_id)
+            logs.event("facebook.poll_crashed", level=logging.ERROR, exc_info=True,
+                       account=account.external_user_id)
             return StreamOutcome(
                 status="error", error=f"facebook unexpected {type(exc).__name__}: {exc}"
             )
@@ -275,10 +276,8 @@ class FacebookNetwork:
             why = "Graph says it is not transient"
         else:
             why = "not an error that passes by itself"
-        log.warning(
-            "facebook error for %s, not retried (%s): %s", account.external_user_id, why,
-            error.message,
-        )
+        logs.event("facebook.not_retried", level=logging.WARNING,
+                   account=account.external_user_id, why=why, error=error.message)
         return StreamOutcome(
             status="error",
             retry_at=now + MAX_IDLE_DELAY,

@@ -14,11 +14,9 @@ from typing import Any
 
 from bots.base import MalformedResponse
 from bots.facebook import NETWORK, PAGE_KIND, USER_KIND
-from core import identity
+from core import identity, logs
 from core.activity import Activity, Target
 from core.urls import InvalidURL, canonicalize, is_creation_host
-
-log = logging.getLogger(__name__)
 
 LIKE_FIELDS = "id,name,created_time"
 POST_FIELDS = (
@@ -238,11 +236,8 @@ def share_activity(item: dict, actor_id: str, observed_at: datetime) -> Activity
     outside link are not creations and yield nothing."""
     target = shared_link(item)
     if target is None:
-        log.debug(
-            "facebook post %s (%s) shares no outside link",
-            item.get("id"),
-            item.get("status_type") or item.get("type"),
-        )
+        logs.event("facebook.no_outside_link", level=logging.DEBUG, post=item.get("id"),
+                   type=item.get("status_type") or item.get("type"))
         return None
     return Activity(
         network=NETWORK,

@@ -59,8 +59,7 @@ from bots.mastodon.parse import (
 )
 from bots.polling import run_streams
 from bots.transport import new_host_prefixed_session
-
-log = logging.getLogger(__name__)
+from core import logs
 
 SANDBOX_PREFIX = "/mastodon"
 PAGE = 40  # Mastodon's largest page
@@ -323,12 +322,13 @@ class MastodonNetwork:
             if _status_of(exc) == 403:  # suspended account, or a scope taken away
                 return StreamOutcome(status="needs_reconnect",
                                      error=f"mastodon {host} forbidden: {_short(exc)}")
-            log.warning("mastodon %s refused a poll: %s", host, _short(exc))
+            logs.event("mastodon.poll_refused", level=logging.WARNING, host=host,
+                       error=_short(exc))
             return StreamOutcome(status="error", error=f"mastodon {host}: {_short(exc)}")
         except MalformedResponse as exc:
             return StreamOutcome(status="error", error=f"mastodon {host} malformed: {exc}")
         except Exception as exc:  # a bug or a shape we never met: keep the worker alive
-            log.exception("mastodon poll failed on %s", host)
+            logs.event("mastodon.poll_crashed", level=logging.ERROR, exc_info=True, host=host)
             return StreamOutcome(status="error",
                                  error=f"mastodon unexpected {type(exc).__name__}: {exc}")
         self.health.answered(host)

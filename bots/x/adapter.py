@@ -41,8 +41,7 @@ from bots.x.parse import (
     next_token,
     own_post_activity,
 )
-
-log = logging.getLogger(__name__)
+from core import logs
 
 SEEN_LIKES_KEPT = 20  # several, so that one unliked post does not lose the watermark
 LIKES_INIT_PAGE = 10
@@ -156,11 +155,8 @@ class XNetwork:
             # a blind 100: each post read is billed, and the seen one is probably near.
             size = min(self.max_page_size, 5 * 2**page_number)
         else:
-            log.warning(
-                "x likes of %s: no already-seen post in %d pages; watermark reset",
-                account.external_user_id,
-                self.max_like_pages,
-            )
+            logs.event("x.likes_watermark_reset", level=logging.WARNING,
+                       account=account.external_user_id, pages=self.max_like_pages)
         st["seen"] = ([p["id"] for p in fresh] + list(st.get("seen", [])))[:SEEN_LIKES_KEPT]
         if initializing:
             st["initialized"] = True
@@ -268,15 +264,19 @@ class XNetwork:
                     retry_at=now + USAGE_CAPPED_PAUSE,
                     error=f"x usage capped: {_short(exc)}",
                 )
-            log.warning("x %s for %s: %s", exc.response.status_code, account.external_user_id, exc)
+            logs.event("x.request_failed", level=logging.WARNING,
+                       account=account.external_user_id, status=exc.response.status_code,
+                       error=str(exc))
             return StreamOutcome(status="error", error=f"x request failed: {_short(exc)}")
         except requests.RequestException as exc:
             return StreamOutcome(status="retry", error=f"x network error: {type(exc).__name__}")
         except MalformedResponse as exc:
-            log.warning("x malformed response for %s: %s", account.external_user_id, exc)
+            logs.event("x.malformed_response", level=logging.WARNING,
+                       account=account.external_user_id, error=str(exc))
             return StreamOutcome(status="error", error=f"x malformed response: {exc}")
         except Exception as exc:  # a bug or a body shape we never met: keep the worker alive
-            log.exception("x poll failed for %s", account.external_user_id)
+            logs.event("x.poll_crashed", level=logging.ERROR, exc_info=True,
+                       account=account.external_user_id)
             return StreamOutcome(status="error", error=f"x unexpected {type(exc).__name__}: {exc}")
 
     # -- notifications -------------------------------------------------------------------

@@ -12,11 +12,9 @@ from typing import Any
 
 from bots.base import MalformedResponse
 from bots.x import NETWORK, USER_KIND
-from core import identity
+from core import identity, logs
 from core.activity import Activity, Target
 from core.urls import is_creation_host, pick_entity_url, x_post_url
-
-log = logging.getLogger(__name__)
 
 TWEET_FIELDS = [
     "author_id",
@@ -268,7 +266,8 @@ def own_post_activity(
     original = included.get(str(ref_id))
     if original is None:
         # A deleted or withheld original comes back as a partial error: nothing to flattr.
-        log.info("post %s references %s, which is not in includes: skipped", post["id"], ref_id)
+        logs.event("x.reference_missing", level=logging.DEBUG, post=post["id"],
+                   references=ref_id)
         return None
     author = original.get("author_id")
     if author == actor_id or is_service_account(author, service_handle, service_id, usernames):

@@ -58,8 +58,7 @@ from bots.x.parse import (
     next_token,
     own_post_activity,
 )
-
-log = logging.getLogger(__name__)
+from core import logs
 
 REQUEST_FILTER = "(is:reply OR is:quote) -is:retweet"
 SEARCH_WINDOW = timedelta(days=7)
@@ -187,8 +186,9 @@ class XSearch:
         if since is not None and snowflake_time(since) < oldest:
             last = parse_iso(st.get("last"))
             if st.get("since_id") and (last is None or last < oldest):
-                log.warning("x search %s was not read for over 7 days: requests made before"
-                            " %s are out of reach", query[:60], oldest.isoformat())
+                logs.event("x.search_gap", level=logging.WARNING, query=query[:60],
+                           note="not read for over 7 days: requests made before are lost",
+                           before=oldest.isoformat())
             since, start_time = None, oldest
         return self._read(client.search_recent_tweets, (query,), members, st, now,
                           since_id=since, start_time=start_time, next_param="next_token")
@@ -223,8 +223,8 @@ class XSearch:
             if not token:
                 break
         else:
-            log.warning("x %s: more than %d pages since %s; the rest is skipped",
-                        args[0], self.max_pages, since_id)
+            logs.event("x.pages_skipped", level=logging.WARNING, endpoint=args[0],
+                       pages=self.max_pages, since=since_id)
         if posts:
             st["since_id"] = str(max(int(p["id"]) for p in posts))
         elif since_id is not None:

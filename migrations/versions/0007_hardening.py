@@ -19,8 +19,6 @@ def upgrade() -> None:
     with op.batch_alter_table("people") as batch:
         batch.add_column(sa.Column("session_generation", sa.Integer(), nullable=False,
                                    server_default="0"))
-    with op.batch_alter_table("social_accounts") as batch:
-        batch.add_column(sa.Column("woken_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "webhook_events",
         sa.Column("digest", sa.String(length=64), nullable=False),
@@ -37,7 +35,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("webhook_events")
-    with op.batch_alter_table("social_accounts") as batch:
-        batch.drop_column("woken_at")
     with op.batch_alter_table("people") as batch:
         batch.drop_column("session_generation")

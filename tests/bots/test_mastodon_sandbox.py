@@ -15,7 +15,6 @@ from bots import networks
 from bots.base import LinkedAccount
 from bots.mastodon.adapter import MastodonNetwork
 from bots.mastodon.scenario import SERVICE, SERVICE_ACCT, MastodonRates, add_mastodon
-from bots.polling import make_due
 from bots.sandbox import SandboxServer, generate_scenario, start_sandbox
 from tests.bots.mastodon_oracle import as_expected, expected_activities
 
@@ -59,8 +58,8 @@ def play(server: SandboxServer, net: MastodonNetwork, until: datetime,
         now = server.now
         for key, account in linked.items():
             if due[key] <= now or now >= until:
-                cursor = make_due(cursors[key]) if now >= until else cursors[key]
-                result = net.fetch_activity(account, cursor, now)
+                woken = replace(account, wake=True) if now >= until else account
+                result = net.fetch_activity(woken, cursors[key], now)
                 cursors[key], due[key] = result.cursor, result.next_poll_at
                 statuses.append(result.status)
                 found |= {as_expected(key, a) for a in result.activities}
@@ -93,7 +92,7 @@ def test_a_backlog_of_favourites_is_read_forward_page_by_page(server):
     first = net.fetch_activity(account, None, server.now)
     since = server.now
     server.set_now(since + timedelta(days=3))
-    result = net.fetch_activity(account, make_due(first.cursor), server.now)
+    result = net.fetch_activity(replace(account, wake=True), first.cursor, server.now)
     new = [a for a in result.activities if a.action == "favourite"]
     assert len(new) > 2 * 40
     expected = {e for e in expected_activities(server.spec, since, server.now)
@@ -102,7 +101,7 @@ def test_a_backlog_of_favourites_is_read_forward_page_by_page(server):
     explicit = sum(1 for a in result.activities if a.action == "explicit")
     # Favourite pages of 40, oldest first; one page of statuses; each #flattr reply's original.
     assert result.requests == (len(new) // 40 + 1) + 1 + explicit
-    again = net.fetch_activity(account, make_due(result.cursor), server.now)
+    again = net.fetch_activity(replace(account, wake=True), result.cursor, server.now)
     assert again.activities == [] and again.posts_read == 0
 
 
@@ -127,7 +126,7 @@ def test_rate_limit_headers_are_read_and_a_429_waits_for_the_reset(server):
     first = net.fetch_activity(account, None, server.now)
     assert first.cursor["statuses"]["rl_remaining"] == 298  # two requests of 300
     server.add_fault("rate_limit", path="/api/v1/", times=2, reset_in_s=240)
-    limited = net.fetch_activity(account, make_due(first.cursor), server.now)
+    limited = net.fetch_activity(replace(account, wake=True), first.cursor, server.now)
     assert limited.status == "retry" and "rate limited" in (limited.error or "")
     assert limited.next_poll_at == server.now + timedelta(seconds=241)
     assert limited.cursor["favourites"]["min_id"] == first.cursor["favourites"]["min_id"]
@@ -138,7 +137,7 @@ def test_a_revoked_token_needs_a_reconnect(server):
     account = accounts(server.spec)["bob"]
     first = net.fetch_activity(account, None, server.now)
     server.revoke_token(account.access_token)
-    result = net.fetch_activity(account, make_due(first.cursor), server.now)
+    result = net.fetch_activity(replace(account, wake=True), first.cursor, server.now)
     assert result.status == "needs_reconnect" and "token rejected" in (result.error or "")
     wrong_instance = replace(account, external_user_id="social.example:200001")
     assert net.fetch_activity(wrong_instance, None, server.now).status == "needs_reconnect"
@@ -151,7 +150,7 @@ def test_an_instance_that_times_out_is_paused_and_holds_up_nobody(server):
     server.add_fault("latency", path=r"^/mastodon/fedi\.example/", latency_ms=1500)
     server.set_now(server.now + timedelta(days=2))
     slow = time.monotonic()
-    bob = net.fetch_activity(linked["bob"], make_due(cursors["bob"]), server.now)
+    bob = net.fetch_activity(replace(linked["bob"], wake=True), cursors["bob"], server.now)
     assert time.monotonic() - slow < 1.5
     assert bob.status == "retry" and "unreachable" in (bob.error or "")
     paused_until = bob.next_poll_at
@@ -160,11 +159,11 @@ def test_an_instance_that_times_out_is_paused_and_holds_up_nobody(server):
     quick = time.monotonic()
     assert net.fetch_activity(other, None, server.now).status == "retry"
     assert time.monotonic() - quick < 0.1  # no request: the instance is paused
-    alice = net.fetch_activity(linked["alice"], make_due(cursors["alice"]), server.now)
+    alice = net.fetch_activity(replace(linked["alice"], wake=True), cursors["alice"], server.now)
     assert alice.status == "ok"
     server.clear_faults()
     server.set_now(paused_until)
-    again = net.fetch_activity(linked["bob"], make_due(cursors["bob"]), server.now)
+    again = net.fetch_activity(replace(linked["bob"], wake=True), cursors["bob"], server.now)
     assert again.status == "ok"
 
 
@@ -173,9 +172,9 @@ def test_server_errors_retry_and_garbage_is_an_error(server):
     account = accounts(server.spec)["alice"]
     first = net.fetch_activity(account, None, server.now)
     server.add_fault("status", status=502, path="/api/v1/favourites", times=1)
-    broken = net.fetch_activity(account, make_due(first.cursor), server.now)
+    broken = net.fetch_activity(replace(account, wake=True), first.cursor, server.now)
     assert broken.status == "retry" and "server error" in (broken.error or "")
     server.add_fault("malformed", path="/api/v1/favourites", times=1)
-    garbled = net.fetch_activity(account, make_due(first.cursor), server.now)
+    garbled = net.fetch_activity(replace(account, wake=True), first.cursor, server.now)
     assert garbled.status == "error"
     assert garbled.cursor["favourites"]["min_id"] == first.cursor["favourites"]["min_id"]

@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bots.pacing import (
-    MAX_BACKOFF,
     MAX_IDLE_DELAY,
     MIN_DELAY,
+    STREAM_BACKOFF,
     backoff_delay,
     decay_recent,
     next_poll_delay,
@@ -50,7 +50,7 @@ def test_idle_accounts_wait_longest_and_busy_ones_least():
 
 @given(st.integers(0, 40), st.text(max_size=8))
 def test_backoff_is_capped_and_grows(failures, salt):
-    assert backoff_delay(failures, salt) <= MAX_BACKOFF * 1.2
+    assert backoff_delay(failures, salt) <= STREAM_BACKOFF.cap * 1.2
     assert backoff_delay(failures + 1, salt) >= backoff_delay(failures, salt) / 1.2
 
 

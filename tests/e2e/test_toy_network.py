@@ -1,6 +1,7 @@
 """A network added through the registry alone (issue 12): a toy adapter and its sandbox
 handler live in this file, nothing outside it changes, and the worker links, polls and
-flattrs through it like through X or Facebook."""
+flattrs through it like through X or Facebook: its triggers filter its activities, and a
+refused token moves the account to needs_reconnect with one notice (core.accounts)."""
 
 from __future__ import annotations
 
@@ -22,27 +23,29 @@ from bots.sandbox.request import Request
 from bots.sandbox.world import World
 from config import Settings
 from core import identity, people
-from core.accounts import link_account
+from core.accounts import NEEDS_RECONNECT, link_account
 from core.activity import Activity, Target
 from core.crypto import generate_key
 from core.db import Database
 from core.identity import Scheme
-from core.models import SocialAccount
+from core.models import Notification, SocialAccount
 from jobs.worker import Worker
 from runtime.app import App, rules_from
 
 TOY = "toy"
 HEARTS = {"alice": ["https://example.org/song", "https://example.org/poem"]}
+SHRUGS = {"alice": ["https://example.org/meh"]}  # an action no trigger lets through
 
 
 # -- the network's own folder, in miniature -------------------------------------------------
 
 
 def _parse_hearts(request: ParseRequest) -> list[Activity]:
-    return [Activity(network=TOY, action="heart", external_id=url, actor=request.actor,
+    return [Activity(network=TOY, action=action, external_id=url, actor=request.actor,
                      occurred_at=request.now,
                      targets=(Target(url=url, identity=str(identity.url(url))),))
-            for url in request.body["hearts"]]
+            for action, key in (("heart", "hearts"), ("shrug", "shrugs"))
+            for url in request.body.get(key, [])]
 
 
 class ToyNetwork:
@@ -56,6 +59,9 @@ class ToyNetwork:
         response = requests.get(f"{self.base_url}/toy/hearts/{account.external_user_id}",
                                 headers={"Authorization": f"Bearer {account.access_token}"},
                                 timeout=5)
+        if response.status_code == 401:
+            return FetchResult([], cursor or {}, now + timedelta(hours=1), "needs_reconnect",
+                               error="toy: who are you?", requests=1)
         seen = set((cursor or {}).get("seen", []))
         actor = str(identity.account(TOY, account.external_user_id))
         found = _parse_hearts(ParseRequest(response.json(), actor, now, frozenset({"hearts"})))
@@ -74,7 +80,7 @@ def _route(world: World, request: Request) -> Reply | None:
     user = request.path.removeprefix(prefix)
     if request.bearer != f"toy-token-{user}":
         return json_reply(401, {"error": "who are you?"})
-    return json_reply(200, {"hearts": HEARTS.get(user, [])})
+    return json_reply(200, {"hearts": HEARTS.get(user, []), "shrugs": SHRUGS.get(user, [])})
 
 
 def _fault(fault: Fault, now: datetime) -> Reply | None:
@@ -131,7 +137,23 @@ def test_a_toy_network_links_polls_and_flattrs(database_url: str, db: Database, 
     assert (again.polled, again.flattrs) == (1, 0)  # the cursor remembers what was seen
     with app.db.unit_of_work() as session:
         cursor = json.loads(session.execute(select(SocialAccount.cursor)).scalar_one())
-    assert cursor == {"seen": sorted(HEARTS["alice"])}
+    assert cursor == {"seen": sorted(HEARTS["alice"] + SHRUGS["alice"])}
+    # A token the toy refuses: the account waits for its person, who is told once.
+    with app.db.unit_of_work() as session:
+        link_account(session, app.keys, person_id=alice.id, network=TOY,
+                     external_user_id="alice", token="stale", now=clock.now)
+    worker = Worker(app, api_base_url=sandbox.base_url, owner="toy-test", ordered=True)
+    try:
+        refused = worker.poll()
+        clock.advance(hours=2)
+        assert worker.poll().polled == 0  # nothing is polled until it is relinked
+    finally:
+        worker.close()
+    assert refused.statuses == {"needs_reconnect": 1}
+    with app.db.unit_of_work() as session:
+        assert session.execute(select(SocialAccount.status)).scalar_one() == NEEDS_RECONNECT
+        kinds = session.execute(select(Notification.kind)).scalars().all()
+    assert kinds == ["needs_reconnect"]
 
 
 def test_a_toy_network_is_known_everywhere_while_registered(toy: NetworkSpec) -> None:

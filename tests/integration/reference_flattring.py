@@ -106,8 +106,9 @@ def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None,
 
 # Guarded so that no flattr lands in a period whose settlement has begun.
 _INSERT_FLATTR = timed(
-    "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at)"
-    " SELECT :person, :thing, CAST(:p AS VARCHAR(7)), CAST(:source AS VARCHAR(16)), :at"
+    "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at, rank_key)"
+    " SELECT :person, :thing, CAST(:p AS VARCHAR(7)), CAST(:source AS VARCHAR(16)), :at,"
+    " (SELECT rank_key FROM things WHERE id = :thing)"
     " WHERE NOT EXISTS (SELECT 1 FROM settlements WHERE period = :p)"
     " RETURNING id",
     "at",

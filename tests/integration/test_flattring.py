@@ -1,6 +1,6 @@
 """Activity -> flattr rules, on SQLite and PostgreSQL."""
 
-from core import flattring, people, settlement, things
+from core import accounts, flattring, people, settlement, things
 from core.models import SocialAccount
 from tests.integration.helpers import add_person, at, flattr, link_activity
 
@@ -27,7 +27,8 @@ def test_nobody_flattrs_their_own_thing_or_a_post_of_an_account_they_linked(db, 
         owner = people.find_person(session, "alice")
         things.add_thing(session, rules, "https://alice.example/post", owner, now=at(1))
         session.add(SocialAccount(person_id=alice, network="x", external_user_id="77",
-                                  identity="twitter:77", created_at=at(1)))
+                                  identity="twitter:77", status=accounts.ACTIVE,
+                                  created_at=at(1)))
     assert flattr(db, rules, alice, "https://alice.example/post").outcome == "own"
     mine = flattr(db, rules, alice, "https://x.com/i/status/5", identity="twitter:77")
     assert mine.outcome == "own"

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select, text
 
-from core import flattring, ingest, people, settlement, things
+from core import accounts, flattring, ingest, people, settlement, things
 from core.activity import Activity, Target
 from core.db import Database
 from core.models import ActivityRecord, Person, Settlement, SocialAccount
@@ -39,7 +39,8 @@ def _world(db: Database, rules: Rules) -> dict[str, int]:
         alice.announce_flattrs = True
         things.add_thing(session, rules, "https://alice.example/post", alice, now=at(1))
         session.add(SocialAccount(person_id=alice.id, network="x", external_user_id="77",
-                                  identity="twitter:77", created_at=at(1)))
+                                  identity="twitter:77", status=accounts.ACTIVE,
+                                  created_at=at(1)))
         things.claim(session, rules, people.find_person(session, "carol"),
                      "https://carol.example/blog/", now=at(1))
         things.claim(session, rules, people.find_person(session, "erin"), "twitter:555",

@@ -10,13 +10,18 @@ from sqlalchemy import text
 
 from core import escrow, ledger, outbox, people, reports, settlement, shares, things
 from core.errors import PeriodNotOver
+from core.ledger import Account
 from core.periods import period_index
 from core.rules import Rules
-from core.split import even_split, fee_of
+from core.split import fee_of
 from jobs.templates import render
 from tests.integration.helpers import add_person, at, flattr, ledger_dump, wipe
+from tests.oracles import charge_for, even_split, split_by_url
 
 NOV_1 = at(1, month=11, hour=0)
+BOB, TWEET, UNCLAIMED = ("https://bob.example/post", "https://x.com/i/status/7",
+                         "https://unclaimed.example/p")
+ALICE = split_by_url(500, [BOB, TWEET, UNCLAIMED], "2026-10")  # alice's shares in _month
 
 
 def _month(db, rules):
@@ -52,16 +57,15 @@ def test_a_month_is_split_evenly_with_the_fee_and_escrow(db, rules):
     report = _report(db, rules)
     charged = {p["name"]: (p["charged_cents"], p["flattrs"]) for p in report["people"]}
     assert charged == {"alice": (500, 3), "bob": (0, 0), "dave": (250, 1), "erin": (0, 0)}
-    alice_shares = even_split(500, 3, period_index("2026-10"))
-    bob_gross = alice_shares[0] + 250
+    bob_gross = ALICE[BOB] + 250
     assert report["creators"] == [{
         "name": "bob", "gross_cents": bob_gross,
-        "fee_cents": fee_of(alice_shares[0], 1000) + fee_of(250, 1000),
-        "net_cents": bob_gross - fee_of(alice_shares[0], 1000) - fee_of(250, 1000),
+        "fee_cents": fee_of(ALICE[BOB], 1000) + fee_of(250, 1000),
+        "net_cents": bob_gross - fee_of(ALICE[BOB], 1000) - fee_of(250, 1000),
         "flattrs": 2}]
     assert report["escrow"] == [
-        {"identity": "twitter:70", "cents": alice_shares[1]},
-        {"identity": "url:https://unclaimed.example/p", "cents": alice_shares[2]},
+        {"identity": "twitter:70", "cents": ALICE[TWEET]},
+        {"identity": "url:https://unclaimed.example/p", "cents": ALICE[UNCLAIMED]},
     ]
     assert _check(db).ok
     with db.unit_of_work() as session:
@@ -70,20 +74,22 @@ def test_a_month_is_split_evenly_with_the_fee_and_escrow(db, rules):
                                              ["net_cents"]}]
 
 
-def test_the_sql_split_is_the_pure_split(db, rules):
+def test_the_sql_charges_and_split_are_the_oracles(db, rules):
     rng = random.Random(7)
     expected = {}
     for i in range(12):
         budget, n = rng.randint(200, 997), rng.randint(1, 9)
-        person = add_person(db, rules, f"p{i}", budget=budget, funds=5000)
+        funds = rng.choice((250, 450, 5000))  # some wallets hold less than the budget
+        person = add_person(db, rules, f"p{i}", budget=budget, funds=funds)
         for j in range(n):
             flattr(db, rules, person, f"https://example.org/{i}/{j}", key=f"{i}-{j}")
-        expected[f"p{i}"] = even_split(budget, n, period_index("2026-10"))
+        expected[f"p{i}"] = even_split(charge_for(budget, funds), n, period_index("2026-10"))
     settlement.settle(db, rules, "2026-10", now=NOV_1)
     with db.engine.connect() as connection:
         rows = connection.execute(text(
             "SELECT p.name, s.share_cents FROM shares s JOIN people p ON p.id = s.person_id"
-            " ORDER BY s.person_id, s.thing_id")).all()
+            " JOIN flattrs f ON f.id = s.flattr_id"
+            " ORDER BY s.person_id, f.rank_key, f.thing_id")).all()
     got: dict[str, list[int]] = {}
     for name, share in rows:
         got.setdefault(name, []).append(share)
@@ -166,23 +172,23 @@ def test_escrow_is_released_to_a_creator_who_claims_within_the_window(db, rules)
     with db.unit_of_work() as session:
         tess = people.find_person(session, "tess")
         result = things.claim(session, rules, tess, "twitter:70", now=at(20, month=11))
-    share = even_split(500, 3, period_index("2026-10"))[1]
+    share = ALICE[TWEET]
     assert (result.released_shares, result.released_cents) == (1, share)
     with db.unit_of_work() as session:
-        assert ledger.balance(session, "earnings:5") == share - fee_of(share, 1000)
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.earnings(5)) == share - fee_of(share, 1000)
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok
 
 
 def test_escrow_goes_back_to_the_donor_when_the_window_passes(db, rules):
     _month(db, rules)
     settlement.settle(db, rules, "2026-10", now=NOV_1)
-    shares = even_split(500, 3, period_index("2026-10"))
+    returned = ALICE[TWEET] + ALICE[UNCLAIMED]
     with db.unit_of_work() as session:
         assert escrow.return_expired(session, now=at(29, month=1, year=2027)).shares == 0
         result = escrow.return_expired(session, now=at(1, month=2, year=2027))
-        assert (result.shares, result.cents, result.donors) == (2, shares[1] + shares[2], 1)
-        assert people.wallet_balance(session, 1) == 1500 + shares[1] + shares[2]
+        assert (result.shares, result.cents, result.donors) == (2, returned, 1)
+        assert people.wallet_balance(session, 1) == 1500 + returned
         kinds = session.execute(text("SELECT kind FROM notifications")).scalars().all()
     assert "escrow_returned" in kinds
     late_claim = None
@@ -199,10 +205,11 @@ def test_a_return_notice_queued_before_the_amount_rode_in_it_still_renders(db, r
     settlement.settle(db, rules, "2026-10", now=NOV_1)
     with db.unit_of_work() as session:
         returned = escrow.return_expired(session, now=at(1, month=2, year=2027))
-        txn, who = session.execute(text(
-            "SELECT transaction_id, CAST(SUBSTR(account, 8) AS INTEGER) FROM entries"
+        txn, key = session.execute(text(
+            "SELECT transaction_id, account FROM entries"
             " WHERE account LIKE 'wallet:%' AND amount_cents > 0"
             " AND transaction_id = (SELECT MAX(id) FROM transactions)")).one()
+        who = Account.parse(key).person_id
         old = outbox.escrow_returned_data(session, who, txn)  # as 0001 queued it
     assert old == {"cents": returned.cents, "shares": None}
     text_ = render("escrow_returned", old, name="alice", currency="EUR").text
@@ -234,11 +241,10 @@ def test_a_donor_who_claims_while_the_period_closes_gets_their_own_share_back(
         alice = people.find_person(session, "alice")
         things.claim(session, rules, alice, "twitter:70", now=NOV_1)
     settlement.settle(db, rules, "2026-10", now=NOV_1)
-    shares = even_split(500, 3, period_index("2026-10"))
     with db.unit_of_work() as session:
-        assert people.wallet_balance(session, alice.id) == 2000 - 500 + shares[1]
-        assert ledger.balance(session, f"earnings:{alice.id}") == 0
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert people.wallet_balance(session, alice.id) == 2000 - 500 + ALICE[TWEET]
+        assert ledger.balance(session, Account.earnings(alice.id)) == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert "alice" not in [c["name"] for c in _report(db, rules)["creators"]]
     assert _check(db).ok
 
@@ -257,12 +263,11 @@ def test_an_owner_held_back_for_their_own_flattr_is_paid_even_when_closing_late(
     settlement.settle(db, rules, "2026-10", now=late)
     with db.unit_of_work() as session:
         escrow.return_expired(session, now=late)  # alice's unclaimed link goes back
-    daves = even_split(250, 2, period_index("2026-10"))
-    dave_share = daves[1]  # ranked by thing id: bob's post was registered first
+    dave_share = split_by_url(250, [BOB, TWEET], "2026-10")[TWEET]
     with db.unit_of_work() as session:
-        assert ledger.balance(session, f"earnings:{alice.id}") == \
+        assert ledger.balance(session, Account.earnings(alice.id)) == \
             dave_share - fee_of(dave_share, rules.fee_bps)
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok
 
 
@@ -277,8 +282,8 @@ def test_a_claim_releases_escrow_at_the_fee_fixed_when_the_month_closed(db):
         alice = people.find_person(session, "alice")
         claimed = things.claim(session, Rules(fee_bps=1000), alice, "twitter:70",
                                now=at(3, month=11))
-        assert ledger.balance(session, "fees") == 0
-        assert ledger.balance(session, f"earnings:{alice.id}") == claimed.released_cents > 0
+        assert ledger.balance(session, ledger.FEES) == 0
+        assert ledger.balance(session, Account.earnings(alice.id)) == claimed.released_cents > 0
     assert claimed.released_shares == 1
     assert _check(db).ok
 
@@ -305,7 +310,8 @@ def test_concurrent_closings_settle_the_period_exactly_once(db, rules):
 def test_the_self_check_finds_an_unbalanced_transaction_and_a_negative_wallet(db, rules):
     add_person(db, rules, "alice", budget=500, funds=100)
     with db.unit_of_work() as session:
-        ledger.post(session, "deposit", [("wallet:1", -300), ("deposits", 300)], now=at(2))
+        ledger.post(session, "deposit", [(Account.wallet(1), -300), (ledger.DEPOSITS, 300)],
+                    now=at(2))
         session.execute(text("INSERT INTO transactions (kind, created_at) VALUES ('bad', :t)"),
                         {"t": "2026-10-02 00:00:00"})
         txn = session.execute(text("SELECT MAX(id) FROM transactions")).scalar_one()
@@ -358,9 +364,9 @@ def test_a_claim_pays_only_escrow_of_things_the_claimer_now_owns(db, rules):
                             now=at(4, month=11))
     # Never paid for one's own thing: alice's share of twitter:70 comes back to her wallet.
     assert (own.released_shares, own.released_cents) == (0, 0)
-    assert wallet_after - wallet_before == even_split(500, 3, period_index("2026-10"))[1]
+    assert wallet_after - wallet_before == ALICE[TWEET]
     assert late.released_shares == 0  # bob registered that thing first, and was paid
     with db.unit_of_work() as session:
-        assert ledger.balance(session, "escrow:url:https://unclaimed.example/p") == 0
-        assert ledger.balance(session, "escrow:twitter:70") == 0
+        assert ledger.balance(session, Account.escrow("url:https://unclaimed.example/p")) == 0
+        assert ledger.balance(session, Account.escrow("twitter:70")) == 0
     assert _check(db).ok

@@ -82,7 +82,7 @@ def test_a_failed_channel_is_retried_with_backoff(rig: Rig) -> None:
     rig.clock.advance(seconds=31)  # type: ignore[attr-defined]
     assert notifier.run_once().sent == 1
     assert statuses(rig) == ["sent"] and len(channel.sent) == 1
-    assert outbox.backoff(30) == outbox.MAX_BACKOFF
+    assert outbox.DELIVERY_BACKOFF.delay(30) == outbox.DELIVERY_BACKOFF.cap == timedelta(hours=6)
 
 
 def test_a_refusal_is_not_retried(rig: Rig) -> None:

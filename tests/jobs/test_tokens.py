@@ -91,16 +91,18 @@ def test_an_account_claimed_by_one_worker_is_left_to_it(rig: Rig) -> None:
     account_id, old_refresh = _connected(rig)
     rig.clock.advance(hours=1, minutes=50)
     now = rig.app.now()
-    # The claim moves the expiry past the margin: a second worker sees nothing due.
+    # One worker's claim hides the account from the others until its lease ends.
     from jobs import tokens
 
-    expires = _account(rig, account_id).token_expires_at
-    assert tokens._claim(rig.app.db, account_id,
-                         _account(rig, account_id).refresh_ciphertext, expires,
-                         now + tokens.REFRESH_MARGIN + tokens.CLAIM_LEASE)
+    (claim,) = accounts.claim_refresh(rig.app.db, "stalled", networks=["x"], now=now,
+                                      horizon=now + tokens.REFRESH_MARGIN,
+                                      lease=tokens.CLAIM_LEASE)
+    assert claim.id == account_id
     assert refresh_tokens(rig.app.db, rig.app.settings, now=now).refreshed == 0
     assert old_refresh in rig.sandbox.world.refresh_tokens  # nobody spent it
     # A claim whose worker died lapses: the account is due again after the lease.
     later = now + tokens.CLAIM_LEASE + timedelta(seconds=1)
     rig.clock.set(later)
     assert refresh_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1
+    after = _account(rig, account_id)  # the claim ended with the store
+    assert (after.refresh_owner, after.refresh_until) == (None, None)

@@ -114,8 +114,23 @@ def test_triggers_and_disconnect(client: FlaskClient, app: App) -> None:
         assert session.get(SocialAccount, account_id).triggers == "explicit,likes"
     assert client.post(f"/accounts/{account_id}/disconnect",
                        data={"csrf_token": csrf}).status_code == 303
+    with app.db.unit_of_work() as session:  # kept, so "never your own" still knows it
+        gone = session.get(SocialAccount, account_id)
+        assert gone.status == accounts.DISCONNECTED and gone.token_ciphertext is None
+        assert (gone.refresh_ciphertext, gone.cursor, gone.triggers) == (None, None, None)
+    assert 'data-network="x"' not in client.get("/me").get_data(as_text=True)
+    refused = client.post(f"/accounts/{account_id}/triggers",
+                          data={"csrf_token": csrf, "trigger": ["likes"]})
+    # a user error on a form goes back to a fixed page with the message (never the Referer)
+    assert refused.status_code == 303
+    assert "no such linked account" in client.get(refused.location).get_data(as_text=True)
     with app.db.unit_of_work() as session:
-        assert session.get(SocialAccount, account_id) is None
+        assert session.get(SocialAccount, account_id).triggers is None
+    connect(client, csrf, "x", ALICE_X)  # linked again: the same row, active, fresh
+    with app.db.unit_of_work() as session:
+        back = session.execute(select(SocialAccount)).scalar_one()
+        assert (back.id, back.status, back.triggers) == (account_id, accounts.ACTIVE, None)
+        assert back.token_ciphertext is not None
 
 
 def test_someone_elses_account_cannot_be_touched(web: Flask, app: App) -> None:

@@ -5,7 +5,6 @@ polls, and a creator claims mastodon:<host>:<id> by signing in, receiving its es
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -16,8 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from bots.mastodon.sandbox_world import mastodons
-from bots.polling import make_due
 from bots.sandbox import SandboxServer, start_sandbox
+from core import accounts
 from core.models import Claim, InstanceApp, SocialAccount
 from runtime.app import App
 from tests.web.flow import close_october, poll
@@ -65,11 +64,10 @@ def sign_in(client, csrf: str, instance: str, account: str,  # type: ignore[no-u
 
 
 def due_now(app: App, now: datetime) -> None:
-    """What a webhook or the month's end does: every stream of the account due now."""
+    """What a webhook does: every stream of the account due now (core.accounts.wake)."""
     with app.db.unit_of_work() as session:
         account = session.execute(select(SocialAccount)).scalar_one()
-        account.cursor = json.dumps(make_due(json.loads(account.cursor or "{}")))
-        account.next_poll_at = now
+        assert accounts.wake(session, account.network, [account.external_user_id], now=now)
 
 
 def test_connecting_registers_the_app_once_per_instance_and_uses_pkce(

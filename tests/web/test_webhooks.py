@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bots.facebook import sandbox as fb_sandbox
 from bots.facebook.webhook import hub_signature, parse_signed_request, verify_token
 from bots.x.webhook import x_signature
+from core import accounts
 from core.models import Notification, SocialAccount
 from runtime.app import App
 from tests.web.conftest import ALICE_FB, ALICE_X
@@ -81,9 +82,12 @@ def test_verified_facebook_event_makes_the_account_due(client: FlaskClient, app:
     assert response.status_code == 200 and response.get_json() == {"scheduled": 1,
                                                                     "revoked": 0}
     after = _snapshot(app)
-    assert after["facebook"].next_poll_at == clock.now
-    assert json.loads(after["facebook"].cursor)["likes"]["due"] is None
-    assert _state(after["x"]) == _state(linked["x"])
+    assert after["facebook"].next_poll_at == after["facebook"].wake_requested_at == clock.now
+    assert after["facebook"].cursor == linked["facebook"].cursor  # the adapter's, untouched
+    assert _state(after["x"]) == _state(linked["x"]) and after["x"].wake_requested_at is None
+    (leased,) = accounts.lease_due(app.db, "w", now=clock.now, limit=5,
+                                   lease=timedelta(minutes=1))
+    assert leased.network == "facebook" and leased.woken  # its poll reads every stream
 
 
 def test_facebook_handshake(client: FlaskClient, app: App) -> None:
@@ -151,8 +155,13 @@ def test_deauthorize_forgets_the_token(client: FlaskClient, app: App, linked) ->
     response = client.post("/webhooks/facebook/deauthorize", data={"signed_request": signed})
     assert response.status_code == 200
     facebook = _snapshot(app)["facebook"]
-    assert facebook.status == "needs_reconnect" and facebook.token_ciphertext is None
+    assert facebook.status == accounts.REVOKED and facebook.token_ciphertext is None
     assert _state(_snapshot(app)["x"]) == _state(linked["x"])
+    again = client.post("/webhooks/facebook/deauthorize", data={"signed_request": signed})
+    assert again.get_json() == {"deauthorized": 1}  # still revoked, told once
+    with app.db.unit_of_work() as session:
+        notices = session.execute(select(Notification.kind, Notification.person_id)).all()
+    assert [tuple(n) for n in notices] == [("needs_reconnect", facebook.person_id)]
 
 
 def test_data_deletion_deletes_and_confirms(client: FlaskClient, app: App, linked) -> None:  # type: ignore[no-untyped-def]
@@ -218,7 +227,7 @@ def test_x_revoke_events_need_a_reconnect_and_tell_the_person(  # type: ignore[n
         client: FlaskClient, app: App, linked, name: str) -> None:
     assert _post_x(client, app, name) == {"scheduled": 0, "revoked": 1}
     x = _snapshot(app)["x"]
-    assert x.status == "needs_reconnect" and x.token_ciphertext is None
+    assert x.status == accounts.REVOKED and x.token_ciphertext is None
     assert x.last_error == "access was revoked on X"
     assert _notices(app) == [("needs_reconnect", x.person_id)]
     assert _state(_snapshot(app)["facebook"]) == _state(linked["facebook"])
@@ -280,4 +289,4 @@ def test_a_revoke_during_a_poll_is_not_undone_by_it(client: FlaskClient, app: Ap
         outcome = store_poll(session, app.rules, leased, now=clock.now, activities=[],
                              cursor={"v": 1}, next_poll_at=clock.now, status="ok", error=None)
     assert not outcome.stored
-    assert _snapshot(app)["x"].status == "needs_reconnect"
+    assert _snapshot(app)["x"].status == accounts.REVOKED
