@@ -1,14 +1,11 @@
-"""Live streams (Bluesky's Jetstream): each shard's stored cursor and its lease.
+"""Live streams (Bluesky's Jetstream): each shard's stored position and its lease.
 
 A network's stream is read in shards (Jetstream: 10,000 DIDs a connection). Each shard has
-one row: `position` (the stream's own cursor; Jetstream's time_us) and a lease, so that
-only one worker reads a shard at a time. The holder stores a batch's activities and the
-new position in one transaction, guarded by its lease (`advance`): a worker that lost its
-lease rolls back, and the new holder replays from the stored position (activity keys make
-the replay idempotent).
-
-This is the smallest lease that does the job (one conditional UPDATE), written before the
-project's one lease helper (core/leases.py, A2) landed; it should move onto that helper.
+one row: `position` (the stream's own cursor; Jetstream's time_us) and a lease
+(core.leases), so that only one worker reads a shard at a time. The holder stores a batch's
+activities and the new position in one transaction, fenced on its lease (`advance`): a
+worker that lost its lease rolls back, and the new holder replays from the stored position
+(activity keys make the replay idempotent).
 """
 
 from __future__ import annotations
@@ -19,9 +16,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import BigInteger, select
 from sqlalchemy.orm import Session
 
-from core.db import Database, rows_affected
+from core import leases
+from core.db import Database
 from core.ingest_sql import insert
-from core.models import StreamCursor, UtcDateTime, timed
+from core.models import StreamCursor, UtcDateTime
+
+TABLE = "stream_cursors"
+_SHARD = leases.Lease(
+    table=TABLE,
+    due=("network = :network AND shard = :shard"
+         " AND (lease_owner IS NULL OR lease_owner = :owner OR lease_until < :now)"),
+    take="lease_owner = :owner, lease_until = :until",
+    returning="id, position, updated_at",
+    result_types={"position": BigInteger(), "updated_at": UtcDateTime()},
+)
+_FENCE = "lease_owner = :owner"
 
 
 class LeaseLost(RuntimeError):
@@ -30,6 +39,7 @@ class LeaseLost(RuntimeError):
 
 @dataclass(frozen=True)
 class Held:
+    id: int
     network: str
     shard: int
     owner: str
@@ -47,43 +57,38 @@ def acquire(db: Database, network: str, shard: int, owner: str, *, now: datetime
         session.execute(insert(session, StreamCursor).on_conflict_do_nothing(
             index_elements=["network", "shard"]),
             [{"network": network, "shard": shard, "updated_at": now}])
-        row = session.execute(timed(
-            "UPDATE stream_cursors SET lease_owner = :owner, lease_until = :until"
-            " WHERE network = :network AND shard = :shard AND (lease_owner IS NULL"
-            " OR lease_owner = :owner OR lease_until < :now) RETURNING position, updated_at",
-            "until", "now").columns(position=BigInteger(), updated_at=UtcDateTime()),
-            {"owner": owner, "until": now + lease, "now": now, "network": network,
-             "shard": shard}).first()
-    if row is None:
+    rows = leases.claim(db, _SHARD, now=now, duration=lease, limit=1,
+                        params={"network": network, "shard": shard, "owner": owner})
+    if not rows:
         return None
-    read_until = row.updated_at if row.position is not None else None
-    return Held(network, shard, owner, row.position, read_until)
+    row = rows[0]
+    return Held(row.id, network, shard, owner, row.position,
+                row.updated_at if row.position is not None else None)
 
 
 def advance(session: Session, held: Held, position: int | None, *, now: datetime,
             lease: timedelta) -> None:
     """Store the new position (never backwards) and renew the lease, inside the batch's
     transaction; LeaseLost when the lease is no longer ours."""
-    done = rows_affected(session.execute(timed(
-        "UPDATE stream_cursors SET position = CASE WHEN position IS NULL"
-        " OR CAST(:position AS BIGINT) > position THEN CAST(:position AS BIGINT)"
-        " ELSE position END, lease_until = :until, updated_at = :now"
-        " WHERE network = :network AND shard = :shard AND lease_owner = :owner",
-        "until", "now"), {"position": position, "until": now + lease, "now": now,
-                          "network": held.network, "shard": held.shard,
-                          "owner": held.owner}))
-    if not done:
+    stored = leases.finish(
+        session, TABLE, held.id, fence=_FENCE, times=("until", "now"),
+        assignments=("position = CASE WHEN position IS NULL"
+                     " OR CAST(:position AS BIGINT) > position THEN CAST(:position AS BIGINT)"
+                     " ELSE position END, lease_until = :until, updated_at = :now"),
+        params={"position": position, "until": now + lease, "now": now,
+                "owner": held.owner})
+    if not stored:
         raise LeaseLost(f"{held.network} shard {held.shard} is no longer {held.owner}'s")
 
 
-def release(db: Database, network: str, shard: int, owner: str) -> None:
+def release(db: Database, held: Held) -> None:
     with db.unit_of_work() as session:
-        session.execute(timed(
-            "UPDATE stream_cursors SET lease_owner = NULL, lease_until = NULL"
-            " WHERE network = :network AND shard = :shard AND lease_owner = :owner"),
-            {"network": network, "shard": shard, "owner": owner})
+        leases.finish(session, TABLE, held.id, fence=_FENCE,
+                      assignments="lease_owner = NULL, lease_until = NULL",
+                      params={"owner": held.owner})
 
 
 def positions(session: Session, network: str) -> dict[int, int | None]:
-    return dict(session.execute(select(StreamCursor.shard, StreamCursor.position).where(
-        StreamCursor.network == network)).all())  # type: ignore[arg-type]
+    rows = session.execute(select(StreamCursor.shard, StreamCursor.position).where(
+        StreamCursor.network == network)).all()
+    return {shard: position for shard, position in rows}

@@ -438,8 +438,10 @@ class StreamCursor(Base):
     core/live_streams.py."""
 
     __tablename__ = "stream_cursors"
-    network: Mapped[str] = mapped_column(String(16), primary_key=True)
-    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    __table_args__ = (UniqueConstraint("network", "shard"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    shard: Mapped[int] = mapped_column(Integer)
     position: Mapped[int | None] = mapped_column(BigInteger)
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)

@@ -36,6 +36,7 @@ from bots import networks, registry
 from bots.base import StreamAccount, StreamBatch, StreamBroken, StreamSource
 from bots.registry import AdapterContext, NetworkSpec
 from core import live_streams as streams
+from core.backoff import Backoff
 from core.flattring import record_activities, withdraw
 from core.live_streams import Held, LeaseLost
 from core.models import ActivityRecord, SocialAccount
@@ -44,7 +45,8 @@ from runtime import logs
 from runtime.app import App
 
 RESHARD_S = 30.0  # how often a reader looks for accounts linked or unlinked
-BACKOFF_START_S, BACKOFF_CAP_S = 0.5, 60.0
+# A dropped connection: reconnect after 0.5 s, doubling to a minute, +20% (wall clock).
+RECONNECT_BACKOFF = Backoff(timedelta(seconds=0.5), timedelta(minutes=1), jitter=0.2)
 BACKFILL_MARGIN = timedelta(minutes=5)  # read a little before the stored position
 # A connected stream has sent everything older than this (a quiet shard's position may be
 # old, but the time of its last stored batch says until when it was read).
@@ -171,7 +173,8 @@ class Streams:
         `until_idle`); reconnects with a capped backoff."""
         stats = StreamStats()
         source = self.source(spec)
-        backoff = BACKOFF_START_S
+        failures = 0  # in a row: the wait before reconnecting (core.backoff)
+        held = None
         while not stop.is_set():
             held = streams.acquire(self.app.db, spec.name, number, self.owner,
                                    now=self.app.now(), lease=self.lease)
@@ -179,7 +182,7 @@ class Streams:
                 return stats  # another worker reads it
             shard = self.shards(spec, source.shard_size).get(number)
             if shard is None:
-                streams.release(self.app.db, spec.name, number, self.owner)
+                streams.release(self.app.db, held)
                 return stats
             try:
                 position = self._catch_up(source, held, shard, stats)
@@ -187,7 +190,7 @@ class Streams:
                 for batch in source.batches(shard.accounts, position, stop):
                     self._store(held, batch, shard, stats)
                     if batch.events:
-                        backoff = BACKOFF_START_S
+                        failures = 0
                     elif until_idle:
                         return stats
                     if time.monotonic() - read_since > RESHARD_S:
@@ -197,13 +200,16 @@ class Streams:
                             break  # accounts changed: reconnect with the new list
             except StreamBroken as exc:
                 stats.reconnects += 1
+                failures += 1
+                wait = RECONNECT_BACKOFF.delay(failures, f"{spec.name}:{number}")
                 logs.event("stream.reconnect", network=spec.name, shard=number,
-                           owner=self.owner, wait_s=backoff, error=str(exc)[:200])
-                stop.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_CAP_S)
+                           owner=self.owner, wait_s=round(wait.total_seconds(), 2),
+                           error=str(exc)[:200])
+                stop.wait(wait.total_seconds())
             except LeaseLost:
                 return stats
-        streams.release(self.app.db, spec.name, number, self.owner)
+        if held is not None:
+            streams.release(self.app.db, held)
         return stats
 
     def _catch_up(self, source: StreamSource, held: Held, shard: Shard,

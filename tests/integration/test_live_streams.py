@@ -31,5 +31,5 @@ def test_one_reader_per_shard_and_the_position_survives_it(db: Database) -> None
         streams.advance(session, first, 2_000, now=later, lease=LEASE)
     with db.unit_of_work() as session:
         assert streams.positions(session, "bluesky") == {0: 1_000, 1: None}
-    streams.release(db, "bluesky", 0, "b")
+    streams.release(db, taken)
     assert streams.acquire(db, "bluesky", 0, "a", now=later, lease=LEASE) is not None
