@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from bots import networks, registry
 from bots.base import StreamAccount, StreamBatch, StreamBroken, StreamSource
 from bots.registry import AdapterContext, NetworkSpec
+from core import accounts
 from core import live_streams as streams
 from core.backoff import Backoff
 from core.flattring import record_activities, withdraw
@@ -104,7 +105,7 @@ class Streams:
             rows = session.execute(select(
                 SocialAccount.id, SocialAccount.person_id, SocialAccount.external_user_id,
                 SocialAccount.identity, SocialAccount.triggers).where(
-                SocialAccount.network == spec.name, SocialAccount.status == "active")).all()
+                SocialAccount.network == spec.name, SocialAccount.status == accounts.ACTIVE)).all()
         for row in rows:
             chosen = (frozenset(t for t in row.triggers.split(",") if t)
                       if row.triggers is not None else None)

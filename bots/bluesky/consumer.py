@@ -38,9 +38,9 @@ from bots.bluesky import LIKE, POST, REPOST, WATCHED, parse
 from bots.bluesky.ids import time_us
 from bots.bluesky.parse import Intent
 from bots.bluesky.xrpc import RateLimited, Unavailable, Xrpc
+from core import logs
 from core.activity import Activity
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_URL_DIDS = 50  # more than this go in the options_update message
 XRPC_TRIES = 5
@@ -147,7 +147,7 @@ class Jetstream:
             parsed = parse.parse_event(event, **self.service)
         except MalformedResponse as exc:
             self.malformed += 1
-            log.warning("bluesky: a malformed Jetstream event skipped: %s", exc)
+            logs.event("bluesky.event_malformed", level=logging.WARNING, error=str(exc)[:200])
             return position
         if parsed.intent is not None and parsed.intent.action in account.actions:
             intents.append(parsed.intent)
@@ -168,7 +168,8 @@ class Jetstream:
             try:
                 targets.update(parse.parse_posts(body))
             except MalformedResponse as exc:
-                log.warning("bluesky: a malformed getPosts answer: %s", exc)
+                logs.event("bluesky.posts_malformed", level=logging.WARNING,
+                           error=str(exc)[:200])
         return [parse.activity(i, targets.get(i.subject)) for i in intents]
 
     def backfill(self, accounts: dict[str, StreamAccount], since: datetime,
@@ -190,7 +191,8 @@ class Jetstream:
                             lambda d=did, coll=collection, c=cursor:  # type: ignore[misc]
                             self.xrpc.list_records(d, coll, c))
                     except AtProtocolError as exc:  # a repository gone or taken down
-                        log.warning("bluesky: cannot list %s of %s: %s", collection, did, exc)
+                        logs.event("bluesky.list_failed", level=logging.WARNING,
+                                   collection=collection, did=did, error=str(exc)[:200])
                         break
                     read += len(page.get("records") or [])
                     found, cursor = parse.parse_list_records(page, now=now, **self.service)
