@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bots.base import SocialNetwork
+from bots.base import SocialNetwork, StreamSource
 from bots.channels import ChannelOffer
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
 from bots.shared import SharedReader
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # types only: the sandbox package imports this module
     from bots.sandbox.faults import Fault
     from bots.sandbox.replies import Reply
     from bots.sandbox.request import Request
+    from bots.sandbox.server import SandboxServer
     from bots.sandbox.world import World
 
 
@@ -70,6 +71,16 @@ class ParseRequest:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a form-based linking flow (Bluesky: handle and app password)."""
+
+    name: str
+    label: str
+    secret: bool = False  # a password field, never echoed back nor logged
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class LinkFlow:
     """How the web app links an account: the authorize redirect, then the callback's code
     exchanged for tokens and the account's identity; optionally a token refresh (the
@@ -81,6 +92,11 @@ class LinkFlow:
     managed: Callable[[Settings, str], list[Managed]] | None = None
     managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
     instance: InstanceStep | None = None  # a federated network: used instead of the above
+    # A form instead of a redirect (no OAuth): the web app shows `form`, then `verify`
+    # proves the account from what was typed (settings, fields, now).
+    form: tuple[FormField, ...] = ()
+    verify: Callable[[Settings, Mapping[str, str], datetime], tuple[Tokens, AccountInfo]] \
+        | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,16 @@ class SandboxHandler:
     owns: Callable[[str], bool]  # is this path the network's (for fault shapes)?
     route: Callable[[World, Request], Reply | None]  # None: not one of its paths
     fault: Callable[[Fault, datetime], Reply | None]  # an injected failure, in its shape
+    # Servers of its own beside the HTTP one (Bluesky's Jetstream websocket): started with
+    # the sandbox, each (name, url, stop); their addresses are at GET /_sandbox/services.
+    serve: Callable[[SandboxServer], list[Service]] | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    url: str
+    stop: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -156,6 +182,7 @@ class NetworkSpec:
     adapter: Callable[[AdapterContext], SocialNetwork]
     triggers_setting: str | None = None  # the Settings field choosing its triggers
     parsers: Mapping[str, Callable[[ParseRequest], list[Activity]]] = field(default_factory=dict)
+    json_lines: frozenset[str] = frozenset()  # parsers whose body is JSON lines (a list)
     link: LinkFlow | None = None
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None
@@ -165,6 +192,8 @@ class NetworkSpec:
     shared_reader: Callable[[AdapterContext], SharedReader | None] | None = None
     # The monthly cap on posts read the deployment's API plan allows (None: no cap).
     read_cap: Callable[[Settings], int | None] | None = None
+    # A live stream the worker reads beside the polls (Bluesky's Jetstream): jobs/stream.py.
+    stream: Callable[[AdapterContext], StreamSource] | None = None
     # The notification channels it offers (bots/channels.py), in the order they are tried.
     channels: tuple[ChannelOffer, ...] = ()
 
