@@ -19,6 +19,7 @@ from config import ConfigError, Settings
 from core.db import ping
 from core.errors import UserError
 from core.money import format_cents
+from jobs.living import LivingSandbox
 from runtime import logs
 from runtime.app import App
 from runtime.keys import key_ring
@@ -28,7 +29,10 @@ from web.security import check_csrf, check_inputs, csrf_token, current_person, r
 SESSION_LIFETIME = timedelta(days=14)
 
 
-def create_app(app: App, *, testing: bool = False) -> Flask:
+def create_app(app: App, *, testing: bool = False,
+               living: LivingSandbox | None = None) -> Flask:
+    """The web app over `app`; with `living`, also the living sandbox's clock control
+    (and its app must be `living.app`)."""
     logs.quiet_leaky_loggers()
     settings = app.settings
     flask_app = Flask(__name__)
@@ -55,10 +59,11 @@ def create_app(app: App, *, testing: bool = False) -> Flask:
     flask_app.jinja_env.globals.update(csrf_token=csrf_token, current_person=current_person,
                                        currency=app.rules.currency)
 
-    from web import accounts, admin, auth, pages, webhooks
+    from web import accounts, admin, auth, pages, sandbox, webhooks
 
     for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp):
         flask_app.register_blueprint(blueprint)
+    sandbox.install(flask_app, living)
     flask_app.register_error_handler(UserError, _user_error)
     flask_app.register_error_handler(HTTPException, _http_error)
 
