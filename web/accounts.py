@@ -21,7 +21,7 @@ from core.errors import AlreadyClaimed
 from core.money import format_cents
 from core.things import claim
 from runtime import logs
-from web import store
+from web import sandbox, store
 from web.context import commit, db_session, flattr_app
 from web.security import current_person, login_required
 
@@ -81,7 +81,7 @@ def connect(network: str) -> ResponseReturnValue:
             abort(502, description=str(exc))
     else:
         start = flow.authorize(app.settings, callback_url(network), purpose == "claim")
-    store.forget_old_states(session, now=app.now())
+    store.forget_old_states(session, now=app.now(), ttl=sandbox.scaled(store.STATE_TTL))
     store.new_state(session, person_id=person.id, network=network, purpose=purpose,
                     now=app.now(), state=start.state, verifier=start.verifier, instance=host)
     return redirect(start.url, code=303)
@@ -117,7 +117,8 @@ def callback(network: str) -> ResponseReturnValue:
     session = db_session()
     try:
         row = store.take_state(session, request.args.get("state", ""), person_id=person.id,
-                               network=network, now=app.now())
+                               network=network, now=app.now(),
+                               ttl=sandbox.scaled(store.STATE_TTL))
     except store.BadState:
         logs.event("oauth.callback_rejected", network=network, person=person.id,
                    reason="state unknown, spent, expired or foreign")

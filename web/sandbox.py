@@ -11,7 +11,7 @@ from typing import Any, cast
 from flask import Blueprint, Flask, abort, current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from bots.sandbox.clock import SPEEDS, ClockGoesBack
+from bots.sandbox.clock import MAX_SPEED, SPEEDS, ClockGoesBack
 from jobs.living import LivingSandbox
 from web.security import current_person, login_required
 
@@ -31,6 +31,12 @@ def install(flask_app: Flask, living: LivingSandbox | None) -> None:
 
 def living() -> LivingSandbox | None:
     return cast("LivingSandbox | None", current_app.extensions.get(EXTENSION))
+
+
+def scaled(wall_time: timedelta) -> timedelta:
+    """A time a person needs (an OAuth round trip), in app-clock time: in a living
+    sandbox the clock may run up to MAX_SPEED times faster than the person."""
+    return wall_time * MAX_SPEED if living() is not None else wall_time
 
 
 def _clock_view() -> dict[str, Any]:

@@ -34,8 +34,12 @@ def authorize(world: World, request: Request) -> Reply:
         for p in world.people
         if "x" in p
     ]
+    known = {user_id for user_id, _ in people} | {str(world.service.get("x_user_id", ""))}
+    others = [(u["id"], f"@{u['username']} ({u['name']})") for u in world.x_users.values()
+              if u["id"] not in known]
     return approve_page(
-        "Authorize Flattr to use your X account", "/i/oauth2/authorize/approve", dict(q), people
+        "Authorize Flattr to use your X account", "/i/oauth2/authorize/approve", dict(q), people,
+        others=others, network="X",
     )
 
 
