@@ -430,3 +430,15 @@ class WebhookEvent(Base):
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     network: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
+
+
+class IdentityName(Base):
+    """How a network shows an identity (a creator, an author, a Page): its display name
+    and handle, as last seen in the network's responses (core.names). Pages show these
+    instead of `twitter:800000001`."""
+
+    __tablename__ = "identity_names"
+    identity: Mapped[str] = mapped_column(String(320), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(UtcTime)

@@ -14,15 +14,15 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bots import registry
-from bots.oauth import Managed, OAuthFailed
+from bots.oauth import AccountInfo, Managed, OAuthFailed
 from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
-from core import accounts
+from core import accounts, names
 from core.errors import AlreadyClaimed
-from core.money import format_cents
 from core.things import claim
 from runtime import logs
 from web import sandbox, store
 from web.context import commit, db_session, flattr_app
+from web.names import amount
 from web.security import current_person, login_required
 
 bp = Blueprint("accounts", __name__)
@@ -152,18 +152,29 @@ def callback(network: str) -> ResponseReturnValue:
                        now=app.now())
         logs.event("oauth.claimed", network=network, person=person.id, identity=result.value,
                    released_cents=result.released_cents)
+        _keep_names(spec, result.value, account)
         flash(f"You are {shown} on {spec.display_name}: claimed {result.value} "
-              f"({result.things} things, {format_cents(result.released_cents)} "
-              f"{app.rules.currency} released from escrow).", "ok")
+              f"({result.things} things, {amount(result.released_cents, app.rules.currency)}"
+              " released from escrow).", "ok")
         if managed is not None:
             _claim_managed(network, flow, managed)
     else:
         linked = store.link(session, app.settings, person_id=person.id, network=network,
                             identity=account, tokens=tokens, now=app.now())
+        _keep_names(spec, linked.identity, account)
         logs.event("oauth.connected", network=network, person=person.id, account=linked.id,
                    expires_at=tokens.expires_at, scopes=" ".join(tokens.scopes))
         flash(f"Connected {spec.display_name} as {shown}.", "ok")
     return redirect(url_for(back), code=303)
+
+
+def _keep_names(spec: NetworkSpec, held: str, account: AccountInfo) -> None:
+    """What signing in showed of the account: a handle where the network has handles
+    (X, Mastodon), else the name it goes by (Facebook)."""
+    if not account.handle:
+        return
+    handle, name = (account.handle, None) if spec.handle_prefix else (None, account.handle)
+    names.keep(db_session(), held, display_name=name, handle=handle, now=flattr_app().now())
 
 
 def _managed(spec: NetworkSpec, flow: LinkFlow, access_token: str) -> list[Managed] | None:
@@ -202,8 +213,9 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
             continue
         logs.event("oauth.claimed", network=network, person=person.id, identity=value,
                    released_cents=result.released_cents)
+        names.keep(session, value, display_name=item.name, handle=None, now=app.now())
         flash(f"Claimed your {noun} {shown} ({result.things} things, "
-              f"{format_cents(result.released_cents)} {app.rules.currency} released from "
+              f"{amount(result.released_cents, app.rules.currency)} released from "
               "escrow).", "ok")
 
 

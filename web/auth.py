@@ -6,11 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core import people
-from core.money import format_cents
 from core.users import TooManySignIns, authenticate, change_password, sign_up
 from runtime import logs
 from web import sandbox
 from web.context import commit, db_session, flattr_app
+from web.names import amount
 from web.security import (
     current_person,
     known_device,
@@ -38,8 +38,8 @@ def signup() -> ResponseReturnValue:
     logs.event("auth.signed_up", person=person.id)
     if sandbox.living() is not None:  # a trial: something to flattr with from the start
         people.topup(db_session(), person, sandbox.WELCOME_MONEY, now=app.now())
-        flash(f"Your wallet starts with {format_cents(sandbox.WELCOME_MONEY)}"
-              f"\u00a0{app.rules.currency} of test money.", "ok")
+        flash(f"Your wallet starts with {amount(sandbox.WELCOME_MONEY, app.rules.currency)}"
+              " of test money.", "ok")
     flash(f"Welcome, {person.name}! Set your monthly budget and connect an account.", "ok")
     return redirect(url_for("pages.me"), code=303)
 

@@ -12,11 +12,12 @@ from core import flattring, inputs, people
 from core.accounts import label as account_label
 from core.errors import UserError
 from core.models import Claim, OptOut
-from core.money import format_cents, parse_cents
+from core.money import parse_cents
 from core.periods import next_period, parse_period, period_of
 from web import queries
 from web.accounts import enabled_triggers, linkable
 from web.context import db_session, flattr_app
+from web.names import amount
 from web.security import current_person, login_required
 
 bp = Blueprint("pages", __name__)
@@ -44,6 +45,7 @@ def me() -> ResponseReturnValue:
     app, person, session = flattr_app(), _me(), db_session()
     period = period_of(app.now())
     accounts = queries.linked_accounts(session, person.id)
+    flattrs = queries.open_flattrs(session, person.id)
     return render_template(
         "me.html", person=person, period=period, next_period=next_period(period),
         wallet=people.wallet_balance(session, person.id),
@@ -51,7 +53,7 @@ def me() -> ResponseReturnValue:
         next_budget=people.budget_for(session, person.id, next_period(period)),
         accounts=accounts, networks=linkable(), **_network_views(),
         active={a.id: _active_triggers(a.network, a.triggers) for a in accounts},
-        flattrs=queries.open_flattrs(session, person.id),
+        flattrs=flattrs, names=queries.names_of(session, (f.identity for f in flattrs)),
         statements=queries.statements(session, person.id),
         sandbox=app.settings.networks == "sandbox", status_label=account_label,
     )
@@ -79,8 +81,8 @@ def set_budget() -> ResponseReturnValue:
     app = flattr_app()
     cents = parse_cents(request.form.get("amount", ""))
     effective = people.set_budget(db_session(), app.rules, _me(), cents, now=app.now())
-    flash(f"From {effective} on, your monthly budget is {format_cents(cents)} "
-          f"{app.rules.currency}.", "ok")
+    flash(f"From {effective} on, your monthly budget is "
+          f"{amount(cents, app.rules.currency)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -95,8 +97,8 @@ def topup() -> ResponseReturnValue:
     if cents > 100_000:
         raise UserError("test top-ups are limited to 1000.00 at a time")
     balance = people.topup(db_session(), _me(), cents, now=app.now())
-    flash(f"Added {format_cents(cents)} {app.rules.currency} of test money: your wallet holds "
-          f"{format_cents(balance)} {app.rules.currency}.", "ok")
+    flash(f"Added {amount(cents, app.rules.currency)} of test money: your wallet holds "
+          f"{amount(balance, app.rules.currency)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -126,11 +128,13 @@ def withdraw(flattr_id: int) -> ResponseReturnValue:
 @login_required
 def statement(period: str) -> ResponseReturnValue:
     period = parse_period(period)
-    lines = queries.statement_lines(db_session(), _me().id, period)
+    session = db_session()
+    lines = queries.statement_lines(session, _me().id, period)
     if not lines:
         abort(404)
     return render_template("statement.html", period=period, lines=lines,
-                           total=sum(line["cents"] for line in lines))
+                           total=sum(line["cents"] for line in lines),
+                           names=queries.names_of(session, (line["identity"] for line in lines)))
 
 
 @bp.get("/creator")
@@ -141,9 +145,11 @@ def creator() -> ResponseReturnValue:
     claimed = {c.value for c in claims}
     candidates = [a.identity for a in queries.linked_accounts(session, person.id)
                   if a.identity not in claimed]
+    things = queries.things(session, person.id)
+    shown = [*claimed, *candidates, *(t["identity"] for t in things)]
     return render_template(
-        "creator.html", person=person, claims=claims,
-        things=queries.things(session, person.id),
+        "creator.html", person=person, claims=claims, things=things,
+        names=queries.names_of(session, shown),
         earnings=queries.earnings(session, person.id),
         escrow=queries.escrow_waiting(session, candidates, app.now()),
         channels=CHANNELS, chosen=set(filter(None, person.notify_channels.split(","))),

@@ -33,10 +33,10 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     sign_up(page, base, "alice", screenshot=True)
     page.fill("#budget input[name=amount] >> nth=0", "5.00")
     page.click("button:has-text('Set budget')")
-    page.wait_for_selector("text=From 2026-11 on, your monthly budget is 5.00 EUR")
+    page.wait_for_selector("text=From 2026-11 on, your monthly budget is 5.00\u00a0EUR")
     page.fill("input[placeholder='20.00']", "20.00")
     page.click("button:has-text('Top up (sandbox)')")
-    assert page.inner_text("#wallet") == "20.00 EUR"
+    assert page.inner_text("#wallet") == "20.00\u00a0EUR"
 
     page.click("#connect-x")
     authorize(page, "@alice", screenshot="sandbox-x-authorize")
@@ -63,7 +63,7 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     page.reload()
     page.click("#statements a:has-text('2026-10')")
     page.wait_for_selector("text=Statement for 2026-10")
-    assert page.locator("text=held for twitter:").count() == 2
+    assert page.locator("text=held for Bob (@bobmakes on X)").count() == 2
     shot(page, "statement")
 
     page.click("button:has-text('Sign out')")
@@ -72,19 +72,21 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=Connected X as @bobmakes")
     page.goto(base + "/creator")
-    assert "2.00 EUR" in page.inner_text("#escrow")
+    assert "2.00\u00a0EUR" in page.inner_text("#escrow")
     shot(page, "creator-escrow-waiting")
     page.click("#claim-x")
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=claimed twitter:")
-    assert "2.00 EUR released from escrow" in page.inner_text(".flash")
-    assert "1.80 EUR" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
+    assert "2.00\u00a0EUR released from escrow" in page.inner_text(".flash")
+    assert "1.80\u00a0EUR" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
     shot(page, "creator")
 
     with app.db.unit_of_work() as session:
         session.execute(select(Person).where(Person.name == "bob")).scalar_one().is_admin = True
     page.goto(base + "/admin/")
     page.wait_for_selector("text=Linked accounts")
+    linked = page.locator("section", has_text="Linked accounts").inner_text()
+    assert "alice\tx" in linked and "bob\tx" in linked  # names, not person ids
     shot(page, "admin")
 
     page.goto(base + "/callback/x?state=forged&code=forged")

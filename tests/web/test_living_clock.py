@@ -35,7 +35,7 @@ def test_the_clock_box_pauses_speeds_up_and_jumps(trial: FlaskClient,
                                                   living: LivingSandbox) -> None:
     csrf = sign_up(trial, "newcomer")
     page = trial.get("/me").get_data(as_text=True)
-    assert 'id="sandbox-clock"' in page and "20.00" in page  # the trial's money
+    assert 'id="sandbox-clock"' in page and "20.00\u00a0EUR" in page  # test money
     assert living.settings.x_triggers == frozenset({"likes", "reposts", "explicit"})
 
     def press(**form: str) -> str:
@@ -59,3 +59,9 @@ def test_no_clock_without_a_living_sandbox(client: FlaskClient) -> None:
     assert 'id="sandbox-clock"' not in client.get("/me").get_data(as_text=True)
     assert client.post("/sandbox/clock", data={"csrf_token": csrf,
                                                "action": "pause"}).status_code == 404
+
+
+def test_page_titles_name_the_page_once(client: FlaskClient) -> None:
+    assert "<title>Flattr</title>" in client.get("/").get_data(as_text=True)
+    sign_up(client, "someone")
+    assert "<title>My flattrs · Flattr</title>" in client.get("/me").get_data(as_text=True)
