@@ -18,9 +18,11 @@ from bots.oauth import AccountInfo, Managed, OAuthFailed
 from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
 from core import accounts, names
 from core.errors import AlreadyClaimed
+from core.models import SocialAccount
 from core.things import claim
 from runtime import logs
 from web import sandbox, store
+from web.confirm import ask_first
 from web.context import commit, db_session, flattr_app
 from web.names import amount
 from web.security import current_person, login_required
@@ -224,12 +226,26 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
 def disconnect(account_id: int) -> ResponseReturnValue:
     person = current_person()
     assert person is not None
+    known = accounts.person_account(db_session(), person.id, account_id)  # 404 if not theirs
+    asked = ask_first(
+        title=f"Disconnect {display_name(known.network)} {_shown(known)}?",
+        consequence="We stop reading this account at once and forget its access tokens; "
+        "what it already flattred stays. To flattr from it again you would connect it anew "
+        "(and sign in to the network again).",
+        button="Disconnect it", back="pages.me")
+    if asked is not None:
+        return asked
     account = accounts.disconnect(db_session(), person.id, account_id)
     logs.event("oauth.disconnected", network=account.network, person=person.id,
                account=account_id)
-    flash(f"Disconnected {display_name(account.network)} "
-          f"{account.handle or account.external_user_id}.", "ok")
+    flash(f"Disconnected {display_name(account.network)} {_shown(account)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
+
+
+def _shown(account: SocialAccount) -> str:
+    spec = registry.find(account.network)
+    prefix = spec.handle_prefix if spec is not None else ""
+    return f"{prefix}{account.handle}" if account.handle else account.external_user_id
 
 
 @bp.post("/accounts/<int:account_id>/triggers")

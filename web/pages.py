@@ -16,6 +16,7 @@ from core.money import parse_cents
 from core.periods import next_period, parse_period, period_of
 from web import queries
 from web.accounts import enabled_triggers, linkable
+from web.confirm import ask_first
 from web.context import db_session, flattr_app
 from web.names import amount
 from web.security import current_person, login_required
@@ -117,6 +118,13 @@ def announce() -> ResponseReturnValue:
 @login_required
 def withdraw(flattr_id: int) -> ResponseReturnValue:
     app = flattr_app()
+    asked = ask_first(title="Withdraw this flattr?",
+                      consequence="It will not get a share of this month's budget, and it "
+                      "cannot be given back: flattring the same thing again this month is "
+                      "refused as already flattred.",
+                      button="Withdraw it", back="pages.me")
+    if asked is not None:
+        return asked
     if flattring.withdraw(db_session(), _me().id, flattr_id, now=app.now()):
         flash("Withdrawn: it will not get a share of this month's budget.", "ok")
     else:
@@ -178,6 +186,14 @@ def notifications() -> ResponseReturnValue:
 @login_required
 def opt_out() -> ResponseReturnValue:
     """No message from us, ever, to this person or to any identity they claimed."""
+    asked = ask_first(title="Never hear from us again?",
+                      consequence="We will never send you a message again, on any channel, "
+                      "nor to any identity you claimed: not a statement, not a notice about "
+                      "money waiting for you. This is for good; it cannot be undone, even by "
+                      "an operator.",
+                      button="Yes, never message me again", back="pages.creator")
+    if asked is not None:
+        return asked
     app, person, session = flattr_app(), _me(), db_session()
     subjects = [f"person:{person.id}", *session.execute(
         select(Claim.value).where(Claim.person_id == person.id, Claim.kind == "identity")

@@ -54,7 +54,10 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     assert page.locator("tr.flattr").count() == 3
     shot(page, "me")
 
-    page.locator("tr.flattr", has_text="facebook").locator("button:has-text('Withdraw')").click()
+    page.locator("tr.flattr", has_text="Facebook").locator("button:has-text('Withdraw')").click()
+    page.wait_for_selector("#confirm")  # it asks first, without JavaScript
+    shot(page, "confirm-withdraw")
+    page.click("#confirm-button")
     page.wait_for_selector("text=Withdrawn: it will not get a share")
     assert page.locator("tr.flattr.withdrawn").count() == 1
 

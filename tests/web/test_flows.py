@@ -43,15 +43,20 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     assert page.count('class="flattr"') == 3
 
     facebook_flattr = next(f for f in _flattrs(app) if f.source == "facebook")
+    asked = alice.post(f"/me/flattrs/{facebook_flattr.id}/withdraw", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(
+        as_text=True)  # a page that asks first; nothing withdrawn yet
+    assert next(f for f in _flattrs(app) if f.source == "facebook").withdrawn_at is None
     response = alice.post(f"/me/flattrs/{facebook_flattr.id}/withdraw",
-                          data={"csrf_token": csrf})
+                          data={"csrf_token": csrf, "confirm": "yes"})
     assert response.status_code == 303
     assert "flattr withdrawn" in alice.get("/me").get_data(as_text=True)
     # nobody else can withdraw alice's flattrs
     mallory = web.test_client()
     other = sign_up(mallory, "mallory")
     x_flattr = next(f for f in _flattrs(app) if f.source == "x")
-    mallory.post(f"/me/flattrs/{x_flattr.id}/withdraw", data={"csrf_token": other})
+    mallory.post(f"/me/flattrs/{x_flattr.id}/withdraw",
+                 data={"csrf_token": other, "confirm": "yes"})
     assert next(f for f in _flattrs(app) if f.id == x_flattr.id).withdrawn_at is None
 
     close_october(app)
@@ -114,8 +119,10 @@ def test_triggers_and_disconnect(client: FlaskClient, app: App) -> None:
                 data={"csrf_token": csrf, "trigger": ["likes", "bogus"]})
     with app.db.unit_of_work() as session:
         assert session.get(SocialAccount, account_id).triggers == "explicit,likes"
+    asked = client.post(f"/accounts/{account_id}/disconnect", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and "Disconnect X @alice?" in asked.get_data(as_text=True)
     assert client.post(f"/accounts/{account_id}/disconnect",
-                       data={"csrf_token": csrf}).status_code == 303
+                       data={"csrf_token": csrf, "confirm": "yes"}).status_code == 303
     with app.db.unit_of_work() as session:  # kept, so "never your own" still knows it
         gone = session.get(SocialAccount, account_id)
         assert gone.status == accounts.DISCONNECTED and gone.token_ciphertext is None
@@ -141,7 +148,7 @@ def test_someone_elses_account_cannot_be_touched(web: Flask, app: App) -> None:
     with app.db.unit_of_work() as session:
         account_id = session.execute(select(SocialAccount.id)).scalar_one()
     response = mallory.post(f"/accounts/{account_id}/disconnect",
-                            data={"csrf_token": sign_up(mallory, "mallory")})
+                            data={"csrf_token": sign_up(mallory, "mallory"), "confirm": "yes"})
     assert response.status_code in (303, 400)
     with app.db.unit_of_work() as session:
         assert session.get(SocialAccount, account_id) is not None
@@ -201,7 +208,10 @@ def test_notification_preferences_and_opt_out(client: FlaskClient, app: App) -> 
     with app.db.unit_of_work() as session:
         person = session.execute(select(Person)).scalar_one()
         assert (person.notify_channels, person.digest_enabled) == ("email,log", True)
-    client.post("/creator/opt-out", data={"csrf_token": csrf})
+    asked = client.post("/creator/opt-out", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "This is for good" in asked and "we will never send you" not in client.get(
+        "/creator").get_data(as_text=True)
+    client.post("/creator/opt-out", data={"csrf_token": csrf, "confirm": "yes"})
     page = client.get("/creator").get_data(as_text=True)
     assert "we will never send you a message" in page
     with app.db.unit_of_work() as session:
