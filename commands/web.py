@@ -78,10 +78,10 @@ def _web(args: argparse.Namespace) -> int:
             living.push_webhooks_to(f"http://{local}:{server.server_port}")
             state = living.clock.state()
             print(f"flattr web: sandbox networks at {living.sandbox.base_url}; the sandbox"
-                  f" clock starts at {state.now:%Y-%m-%d %H:%M} UTC and runs {state.speed:g}"
-                  " times faster than real time (pause it, speed it up or jump to the"
-                  " month's end on your page); the worker runs in this process",
-                  file=sys.stderr)
+                  f" clock stands at {state.now:%Y-%m-%d %H:%M} UTC and starts when the first"
+                  f" account is linked, {state.speed:g} times faster than real time (pause"
+                  " it, speed it up or jump to the month's end on your page); the worker"
+                  " runs in this process", file=sys.stderr)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -101,7 +101,7 @@ def _start_living(settings, args: argparse.Namespace):  # type: ignore[no-untype
 
     start = args.sandbox_start or default_start(resume_after(settings, utc_now()))
     return start_living(settings, start=start, speed=args.sandbox_speed,
-                        scenario=args.scenario, port=args.sandbox_port)
+                        scenario=args.scenario, port=args.sandbox_port, wait_for_link=True)
 
 
 def _genkey(args: argparse.Namespace) -> int:

@@ -142,6 +142,15 @@ class LivingSandbox:
     worker: Worker | None = None
     scheduler: BackgroundScheduler | None = None
     pusher: WebhookPusher | None = None
+    # The clock stands still until the first account is linked (`flattr web`): a newcomer
+    # who takes a minute to sign up still sees the month close soon after.
+    waiting: bool = False
+
+    def account_linked(self) -> None:
+        """Someone linked an account: a clock waiting for that starts."""
+        if self.waiting:
+            self.waiting = False
+            self.clock.resume()
 
     def start_worker(self, intervals: Intervals = FAST) -> None:
         # Leases and token margins are in simulated time: sized for the fastest speed.
@@ -187,10 +196,12 @@ def _quietly(push: Callable[[], int]) -> Callable[[], None]:
 
 def start_living(settings: Settings, *, start: datetime, speed: float = 3600.0,
                  scenario: dict[str, Any] | str | None = None, port: int = 0,
-                 worker: bool = True, intervals: Intervals = FAST) -> LivingSandbox:
+                 worker: bool = True, intervals: Intervals = FAST,
+                 wait_for_link: bool = False) -> LivingSandbox:
     """The sandbox and (unless `worker` is False) the worker, sharing one living clock;
-    the App to serve the web pages with is `.app`."""
-    clock = LivingClock(start, speed)
+    the App to serve the web pages with is `.app`. `wait_for_link`: the clock stands
+    still until the first account is linked."""
+    clock = LivingClock(start, speed, paused=wait_for_link)
     spec = living_scenario(start) if scenario is None else scenario
     sandbox = start_sandbox(spec, port=port, clock=clock)
     try:
@@ -200,7 +211,7 @@ def start_living(settings: Settings, *, start: datetime, speed: float = 3600.0,
     except BaseException:
         sandbox.stop()
         raise
-    living = LivingSandbox(clock, sandbox, living_settings, app)
+    living = LivingSandbox(clock, sandbox, living_settings, app, waiting=wait_for_link)
     if worker:
         try:
             app.db.upgrade()  # the sandbox is for trying things out: make the schema

@@ -164,6 +164,7 @@ def callback(network: str) -> ResponseReturnValue:
         linked = store.link(session, app.settings, person_id=person.id, network=network,
                             identity=account, tokens=tokens, now=app.now())
         _keep_names(spec, linked.identity, account)
+        sandbox.account_linked()  # a living sandbox's clock may be waiting for this
         logs.event("oauth.connected", network=network, person=person.id, account=linked.id,
                    expires_at=tokens.expires_at, scopes=" ".join(tokens.scopes))
         flash(f"Connected {spec.display_name} as {shown}.", "ok")

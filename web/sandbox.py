@@ -39,6 +39,12 @@ def scaled(wall_time: timedelta) -> timedelta:
     return wall_time * MAX_SPEED if living() is not None else wall_time
 
 
+def account_linked() -> None:
+    here = living()
+    if here is not None:
+        here.account_linked()
+
+
 def _clock_view() -> dict[str, Any]:
     here = living()
     if here is None:
@@ -47,6 +53,7 @@ def _clock_view() -> dict[str, Any]:
     speed = next((label for label, value in SPEEDS.items() if value == state.speed),
                  f"{state.speed:g} simulated seconds a second")
     return {"sandbox_clock": {"now": state.now, "paused": state.paused, "speed": speed,
+                              "waiting": here.waiting,
                               "speed_value": state.speed, "speeds": SPEEDS,
                               "month_closes": here.month_end() + timedelta(minutes=1)}}
 
@@ -64,6 +71,7 @@ def clock() -> ResponseReturnValue:
         here.clock.pause()
         flash("The sandbox clock is paused.", "ok")
     elif action == "resume":
+        here.waiting = False
         here.clock.resume()
         flash("The sandbox clock runs again.", "ok")
     elif action == "speed":
@@ -75,6 +83,7 @@ def clock() -> ResponseReturnValue:
         flash("The sandbox clock now runs at "
               f"{next(label for label, v in SPEEDS.items() if v == value)}.", "ok")
     elif action == "month_end":
+        here.account_linked()  # no need to wait any more
         try:
             moment = here.clock.jump_to(here.month_end())
         except ClockGoesBack as exc:  # a race with the clock itself: nothing to do

@@ -36,13 +36,13 @@ class LivingClock:
     """Thread-safe; calling it gives the simulated time (an aware UTC datetime)."""
 
     def __init__(self, start: datetime, speed: float = 3600.0,
-                 wall: Callable[[], float] = time.monotonic) -> None:
+                 wall: Callable[[], float] = time.monotonic, paused: bool = False) -> None:
         self._lock = threading.Lock()
         self._wall = wall
         self._base = start if start.tzinfo else start.replace(tzinfo=UTC)
         self._anchor = wall()
         self._speed = _checked(speed)
-        self._paused = False
+        self._paused = paused
 
     def __call__(self) -> datetime:
         with self._lock:

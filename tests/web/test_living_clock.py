@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from config import Settings
 from jobs.living import LivingSandbox, start_living
 from tests.web.conftest import SESSION_SECRET, TOKEN_KEY
-from tests.web.helpers import sign_up
+from tests.web.helpers import connect, sign_up
 from web.app import create_app
 
 START = datetime(2026, 10, 20, 0, 0, tzinfo=UTC)
@@ -52,6 +52,22 @@ def test_the_clock_box_pauses_speeds_up_and_jumps(trial: FlaskClient,
     assert trial.post("/sandbox/clock", data={"csrf_token": csrf, "action": "speed",
                                               "speed": "7"}).status_code == 400
     assert trial.post("/sandbox/clock", data={"action": "pause"}).status_code == 400  # CSRF
+
+
+def test_a_waiting_clock_starts_when_the_first_account_is_linked(database_url: str) -> None:
+    settings = Settings(database_url=database_url, token_keys=TOKEN_KEY,
+                        session_secret=SESSION_SECRET)
+    here = start_living(settings, start=START, worker=False, wait_for_link=True)
+    try:
+        trial = create_app(here.app, testing=True, living=here).test_client()
+        csrf = sign_up(trial, "newcomer")
+        assert "it starts when you link your first account" in trial.get("/me").get_data(
+            as_text=True)
+        assert here.clock() == START and here.waiting
+        connect(trial, csrf, "x", "100000000")  # alice, on the sandbox's X
+        assert not here.waiting and not here.clock.state().paused
+    finally:
+        here.stop()
 
 
 def test_no_clock_without_a_living_sandbox(client: FlaskClient) -> None:
