@@ -8,8 +8,10 @@ cursor only advances for what was fully read.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from threading import Event
 from typing import Protocol
 
 from core.activity import Activity
@@ -104,3 +106,54 @@ def merge_status(statuses: list[str]) -> str:
         if status in statuses:
             return status
     return "ok"
+
+
+# -- live streams (Bluesky's Jetstream): read by jobs/stream.py -----------------------------
+
+
+class StreamBroken(Exception):
+    """The connection dropped, or a call the batch needed failed: reconnect (with backoff)
+    from the stored position; nothing of the batch in hand was stored."""
+
+
+@dataclass(frozen=True)
+class StreamAccount:
+    """A linked account the stream watches: what its person's triggers let through."""
+
+    external_user_id: str
+    actions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class StreamBatch:
+    """What a stream read since the last batch: the activities (targets resolved), the
+    keys of activities taken back (a like deleted), and the position to store once they
+    are (None: unchanged)."""
+
+    position: int | None
+    activities: list[Activity] = field(default_factory=list)
+    withdrawals: list[str] = field(default_factory=list)
+    events: int = 0
+    # A backfill: the keys of every activity still in the accounts' repositories that was
+    # made since `listed_since`; a recorded one missing was deleted during the gap.
+    present: frozenset[str] | None = None
+    listed_since: datetime | None = None
+
+
+class StreamSource(Protocol):
+    """One network's live stream, sharded: `shard_size` accounts a connection."""
+
+    shard_size: int
+    replay: timedelta  # how far back the stream can resume; an older position is backfilled
+
+    def batches(self, accounts: dict[str, StreamAccount], position: int | None,
+                stop: Event) -> Iterator[StreamBatch]: ...
+
+    def backfill(self, accounts: dict[str, StreamAccount], since: datetime,
+                 listed_since: datetime, now: datetime) -> StreamBatch: ...
+
+    def position_at(self, moment: datetime) -> int: ...
+
+    def moment_of(self, position: int) -> datetime: ...
+
+    def close(self) -> None: ...

@@ -4,12 +4,13 @@ for what it provides) and one line in BUILTIN."""
 from __future__ import annotations
 
 from bots import registry
+from bots.bluesky.spec import SPEC as BLUESKY
 from bots.facebook.spec import SPEC as FACEBOOK
 from bots.mastodon.spec import SPEC as MASTODON
 from bots.registry import NetworkSpec
 from bots.x.spec import SPEC as X
 
-BUILTIN: tuple[NetworkSpec, ...] = (X, FACEBOOK, MASTODON)
+BUILTIN: tuple[NetworkSpec, ...] = (X, FACEBOOK, MASTODON, BLUESKY)
 
 
 def install() -> None:

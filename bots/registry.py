@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bots.base import SocialNetwork
+from bots.base import SocialNetwork, StreamSource
 from bots.oauth import AccountInfo, Authorization, Managed, Tokens
 from bots.shared import SharedReader
 from config import (
@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # types only: the sandbox package imports this module
     from bots.sandbox.faults import Fault
     from bots.sandbox.replies import Reply
     from bots.sandbox.request import Request
+    from bots.sandbox.server import SandboxServer
     from bots.sandbox.world import World
 
 
@@ -66,6 +67,16 @@ class ParseRequest:
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One field of a form-based linking flow (Bluesky: handle and app password)."""
+
+    name: str
+    label: str
+    secret: bool = False  # a password field, never echoed back nor logged
+    hint: str = ""
+
+
+@dataclass(frozen=True)
 class LinkFlow:
     """How the web app links an account: the authorize redirect, then the callback's code
     exchanged for tokens and the account's identity; optionally a token refresh (the
@@ -77,6 +88,11 @@ class LinkFlow:
     managed: Callable[[Settings, str], list[Managed]] | None = None
     managed_noun: str = "account"  # what `managed` lists, in messages ("Page")
     instance: InstanceStep | None = None  # a federated network: used instead of the above
+    # A form instead of a redirect (no OAuth): the web app shows `form`, then `verify`
+    # proves the account from what was typed (settings, fields, now).
+    form: tuple[FormField, ...] = ()
+    verify: Callable[[Settings, Mapping[str, str], datetime], tuple[Tokens, AccountInfo]] \
+        | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +134,16 @@ class SandboxHandler:
     # in (since, until]: signed (body, headers) pairs (the living sandbox sends them).
     pushes: Callable[[World, Settings, datetime, datetime],
                      list[tuple[bytes, dict[str, str]]]] | None = None
+    # Servers of its own beside the HTTP one (Bluesky's Jetstream websocket): started with
+    # the sandbox, each (name, url, stop); their addresses are at GET /_sandbox/services.
+    serve: Callable[[SandboxServer], list[Service]] | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    url: str
+    stop: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ class NetworkSpec:
     triggers_setting: str | None = None  # the Settings field choosing its triggers
     adapter_per_triggers: bool = False  # the adapter reads only the streams its triggers need
     parsers: Mapping[str, Callable[[ParseRequest], list[Activity]]] = field(default_factory=dict)
+    json_lines: frozenset[str] = frozenset()  # parsers whose body is JSON lines (a list)
     link: LinkFlow | None = None
     sandbox: SandboxHandler | None = None
     webhook: Webhook | None = None
@@ -166,6 +193,8 @@ class NetworkSpec:
     shared_reader: Callable[[AdapterContext], SharedReader | None] | None = None
     # The monthly cap on posts read the deployment's API plan allows (None: no cap).
     read_cap: Callable[[Settings], int | None] | None = None
+    # A live stream the worker reads beside the polls (Bluesky's Jetstream): jobs/stream.py.
+    stream: Callable[[AdapterContext], StreamSource] | None = None
 
     def account_identity(self, external_user_id: str) -> Identity:
         return identity.account(self.name, external_user_id)

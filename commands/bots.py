@@ -101,7 +101,10 @@ def run_parse(args: argparse.Namespace) -> int:
     try:
         text = (sys.stdin.read(inputs.MAX_JSON_BYTES + 1) if str(args.file) == "-"
                 else arguments.read_file(args.file))
-        body = inputs.load_json(text, what=str(args.file))
+        body = ([inputs.load_json(line, what=f"{args.file} line {n}")
+                 for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+                if args.endpoint in spec.json_lines
+                else inputs.load_json(text, what=str(args.file)))
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {args.file}: {exc}")
     except UserError as exc:

@@ -105,6 +105,7 @@ def _run(args: argparse.Namespace) -> int:
                 worker.settle_due()
                 worker.refresh_tokens()
                 worker.poll()
+                worker.stream()  # the live streams, read until caught up
                 worker.notify()
                 worker.expire()
                 worker.daily()

@@ -148,6 +148,18 @@ class Settings(BaseSettings):
     mastodon_service_account: str | None = None
     mastodon_service_user_id: str | None = None
     mastodon_service_token: str | None = None
+    # Bluesky: likes and reposts read live from Jetstream v1 (public: no token is kept).
+    bluesky_triggers: TriggerSet = Field(default=None, validate_default=True)
+    bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    bluesky_appview_url: str = "https://public.api.bsky.app"  # getPosts, resolveHandle
+    bluesky_pds_url: str = "https://bsky.social"  # createSession, listRecords
+    bluesky_service_did: str | None = None  # the service's own account: never flattred
+    bluesky_service_handle: str | None = None
+    # Jetstream replays about 36 h; a cursor older than this is filled by listRecords.
+    bluesky_replay_hours: Annotated[float, Field(gt=0, le=72)] = 24.0
+    bluesky_dids_per_connection: Annotated[int, Field(ge=1, le=10_000)] = 10_000
+    bluesky_batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    bluesky_batch_wait_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
     # Worker.
     poll_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
@@ -169,7 +181,7 @@ class Settings(BaseSettings):
     token_keys: str | None = None  # comma-separated; the first encrypts, all decrypt
     session_secret: str | None = None
 
-    @field_validator("x_triggers", "facebook_triggers", "mastodon_triggers")
+    @field_validator("x_triggers", "facebook_triggers", "mastodon_triggers", "bluesky_triggers")
     @classmethod
     def _known_triggers(cls, value: frozenset[str] | None,
                         info: ValidationInfo) -> frozenset[str] | None:

@@ -432,6 +432,22 @@ class WebhookEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UtcTime, index=True)
 
 
+class StreamCursor(Base):
+    """Where one shard of a network's live stream was read to (`position`: the stream's own
+    cursor, Jetstream's time_us) and the worker that reads it now (a lease):
+    core/live_streams.py."""
+
+    __tablename__ = "stream_cursors"
+    __table_args__ = (UniqueConstraint("network", "shard"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    network: Mapped[str] = mapped_column(String(16))
+    shard: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int | None] = mapped_column(BigInteger)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
 class IdentityName(Base):
     """How a network shows an identity (a creator, an author, a Page): its display name
     and handle, as last seen in the network's responses (core.names). Pages show these

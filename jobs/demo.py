@@ -27,7 +27,8 @@ from typing import IO, Any
 
 from sqlalchemy import text
 
-from bots import facebook, mastodon, networks, x
+from bots import bluesky, facebook, mastodon, networks, x
+from bots.bluesky.scenario import add_bluesky
 from bots.sandbox import start_sandbox
 from core import identity, ledger, people, reports, things
 from core.accounts import link_account, next_due_at
@@ -50,6 +51,8 @@ PEOPLE = {"alice": ("20.00", "50.00", "x_dm"), "bob": ("30.00", "60.00", "log"),
           "carol": ("10.00", "25.00", "log"), "dave": ("2.00", "1.00", "log"),
           "erin": ("15.00", "40.00", "log")}
 ANNOUNCERS = {"erin"}
+STREAM_EVERY = timedelta(hours=12)  # how often the demo's worker catches up with Jetstream
+STREAM_WAIT_S = 0.05  # an idle stream is caught up after this long
 # Creators who joined, in order; the third hears from the service's Mastodon account.
 CREATOR_CHANNELS = ["x_dm", "facebook_page,log", "mastodon_dm,log"]
 
@@ -116,7 +119,7 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
             stale.unlink(missing_ok=True)
         database_url = f"sqlite:///{path}"
     source = scenario if scenario is not None else scenario_path()
-    spec = source if isinstance(source, dict) else _load(source)
+    spec = _with_bluesky(source if isinstance(source, dict) else _load(source))
     clock = ManualClock(datetime.fromisoformat(spec["start"]))
     sandbox = start_sandbox(spec, clock=clock)
     try:
@@ -128,6 +131,9 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
             x_service_handle=service.get("x_handle", "flattrbot"),
             facebook_page_id=service.get("facebook_page_id"),
             facebook_page_token=service.get("facebook_page_token"), token_keys=token_keys,
+            bluesky_service_did=service.get("bluesky_did"),
+            bluesky_service_handle=service.get("bluesky_handle"),
+            bluesky_batch_wait_seconds=STREAM_WAIT_S,
             **_mastodon_service(spec))
         app = build_app(settings, clock=clock)
         app.db.upgrade()
@@ -167,6 +173,20 @@ def _load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
+def _with_bluesky(spec: dict) -> dict:
+    """The scenario with Bluesky people, posts, likes and reposts, where it has none (the
+    demo scenario file predates them): generated from its people and creators."""
+    if bluesky.NETWORK in spec:
+        return spec
+    import copy
+
+    spec = copy.deepcopy(spec)
+    start = datetime.fromisoformat(spec["start"])
+    add_bluesky(spec, seed=1, begin=start - timedelta(days=3),
+                end=period_end(period_of(start)))
+    return spec
+
+
 def _populate(app: Any, spec: dict) -> list[str]:
     """The people (with wallets, budgets and linked accounts) and the creators who joined
     (with their claims); returns those creators' names."""
@@ -194,6 +214,11 @@ def _populate(app: Any, spec: dict) -> list[str]:
                              external_user_id=mastodon.account_key(toots["host"],
                                                                    str(toots["id"])),
                              token=toots["token"], now=now, handle=toots.get("username"))
+            sky = person.get(bluesky.NETWORK)
+            if sky:  # read from Jetstream; nothing secret is kept (bots/bluesky/link.py)
+                link_account(session, app.keys, person_id=row.id, network=bluesky.NETWORK,
+                             external_user_id=sky["did"], token="", now=now,
+                             handle=sky["handle"])
         creators = spec.get("creators", [])
         for index, creator in enumerate(creators[:-1] if len(creators) > 1 else creators):
             name = creator["name"].lower().replace(" ", "")
@@ -211,6 +236,9 @@ def _populate(app: Any, spec: dict) -> list[str]:
             if creator.get("mastodon"):
                 claims.append(str(identity.account(mastodon.NETWORK, mastodon.account_key(
                     creator["mastodon"]["host"], str(creator["mastodon"]["id"])))))
+            if creator.get("bluesky_did"):
+                claims.append(str(identity.of(bluesky.NETWORK, bluesky.USER_KIND,
+                                              creator["bluesky_did"])))
             for claim in claims:
                 things.claim(session, app.rules, row, claim, now=now)
     return joined
@@ -222,10 +250,18 @@ def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] 
     period = period_of(start)
     end = period_end(period) + timedelta(minutes=10)
     total, sent = PollStats(), NotifyStats()
+    # Jetstream is caught up with at 10:59 and 22:59, before the hourly notify that folds
+    # the day's flattrs into its announcement (the last hour of the month waits for April).
     next_hour, next_day = start, start
+    next_stream = start + STREAM_EVERY - timedelta(hours=1, minutes=1)
     shown = -1
     while clock.now < end:
         _add(total, worker.poll())
+        if clock.now >= next_stream:  # Bluesky: Jetstream, read until caught up
+            streamed = worker.stream()
+            total.activities += streamed.activities
+            total.flattrs += streamed.flattrs
+            next_stream += STREAM_EVERY
         if clock.now >= next_hour:
             sent.add(worker.notify())
             next_hour += timedelta(hours=1)
@@ -235,7 +271,7 @@ def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] 
             next_day += timedelta(days=1)
         with app.db.unit_of_work() as session:
             due = next_due_at(session) or end
-        clock.now = max(min(due, next_hour, end), clock.now + timedelta(seconds=1))
+        clock.now = max(min(due, next_hour, next_stream, end), clock.now + timedelta(seconds=1))
         shown = _progress(progress, start, end, clock.now, total, shown)
     worker.settle_due()
     sent.add(worker.notify())

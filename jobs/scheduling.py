@@ -93,6 +93,7 @@ def run_forever(worker: Worker, intervals: Intervals,
     logs.event("worker.start", owner=worker.owner, poll_every=intervals.poll,
                concurrency=worker.poller.concurrency)
     scheduler.start()
+    worker.start_streams()
     try:
         while not stop.wait(0.5):
             pass

@@ -36,6 +36,7 @@ from jobs.channels import (
 from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
+from jobs.stream import Streams, StreamStats
 from jobs.tokens import REFRESH_MARGIN, RefreshSummary, refresh_tokens
 from runtime import logs
 from runtime.app import App
@@ -117,6 +118,9 @@ class Worker:
         self.log_channel = log_channel or LogChannel()
         self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel))
         self.stopping = threading.Event()
+        # The networks read live (Bluesky's Jetstream), beside the polls.
+        self.streams = Streams(app, base_url if app.settings.networks == "sandbox" else None,
+                               self.owner, lease=lease)
 
     # -- the jobs --------------------------------------------------------------------------
 
@@ -128,6 +132,22 @@ class Worker:
                        activities=stats.activities, flattrs=stats.flattrs,
                        lost=stats.lost_leases, errors=stats.errors)
         return stats
+
+    def stream(self) -> StreamStats:
+        """Read the live streams until caught up (the demo; `flattr run` keeps them open:
+        start_streams)."""
+        stats = self.streams.drain(stop=self.stopping)
+        if stats.events or stats.backfilled:
+            logs.event("job.stream", owner=self.owner, events=stats.events,
+                       activities=stats.activities, flattrs=stats.flattrs,
+                       withdrawn=stats.withdrawn, backfilled=stats.backfilled,
+                       reconnects=stats.reconnects)
+        return stats
+
+    def start_streams(self) -> None:
+        """The long-lived stream readers, until stop()."""
+        if self.streams.specs:
+            self.streams.start(self.stopping)
 
     def settle_due(self) -> str | None:
         """Close the previous period once it is over (plus a grace for late polls); any
@@ -184,6 +204,7 @@ class Worker:
         self.poller.stop.set()
 
     def close(self) -> None:
+        self.streams.join()
         self.poller.close()
         released = self.poller.release() + self.shared.release()
         if released:

@@ -10,11 +10,11 @@ creator: claim its identity and the escrow waiting for it).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bots import registry
-from bots.oauth import AccountInfo, Managed, OAuthFailed
+from bots.oauth import AccountInfo, Managed, OAuthFailed, Tokens
 from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
 from core import accounts, names
 from core.errors import AlreadyClaimed
@@ -67,6 +67,9 @@ def connect(network: str) -> ResponseReturnValue:
     purpose = request.form.get("purpose", "connect")
     if purpose not in PURPOSES:
         abort(400)
+    if flow.form:  # no OAuth: the network's own form proves the account
+        return redirect(url_for("accounts.link_form", network=network, purpose=purpose),
+                        code=303)
     app, person = flattr_app(), current_person()
     assert person is not None
     session = db_session()
@@ -146,6 +149,48 @@ def callback(network: str) -> ResponseReturnValue:
     except OAuthFailed as exc:
         logs.event("oauth.exchange_failed", network=network, person=person.id, error=str(exc))
         abort(400, description=str(exc))
+    return _finish(spec, flow, purpose, tokens, account)
+
+
+@bp.get("/link/<network>")
+@login_required
+def link_form(network: str) -> ResponseReturnValue:
+    """A form-based linking flow (LinkFlow.form: Bluesky's handle and app password)."""
+    spec, flow = _flow(network)
+    purpose = request.args.get("purpose", "connect")
+    if not flow.form or purpose not in PURPOSES:
+        abort(404)
+    return render_template("link_form.html", spec=spec, fields=flow.form, purpose=purpose)
+
+
+@bp.post("/link/<network>")
+@login_required
+def link_submit(network: str) -> ResponseReturnValue:
+    spec, flow = _flow(network)
+    purpose = request.form.get("purpose", "connect")
+    if not flow.form or flow.verify is None or purpose not in PURPOSES:
+        abort(404)
+    app, person = flattr_app(), current_person()
+    assert person is not None
+    fields = {f.name: request.form.get(f.name, "") for f in flow.form}
+    commit()  # no transaction stays open while the network is asked
+    try:
+        tokens, account = flow.verify(app.settings, fields, app.now())
+    except OAuthFailed as exc:  # the typed secret is never logged nor shown again
+        logs.event("link.refused", network=network, person=person.id, error=str(exc))
+        flash(f"{spec.display_name} was not connected: {exc}", "error")
+        return redirect(url_for("accounts.link_form", network=network, purpose=purpose),
+                        code=303)
+    return _finish(spec, flow, purpose, tokens, account)
+
+
+def _finish(spec: NetworkSpec, flow: LinkFlow, purpose: str, tokens: Tokens,
+            account: AccountInfo) -> ResponseReturnValue:
+    """The account is proven theirs: claim its identity (and what escrow holds for it), or
+    link it for flattrs."""
+    network, app, person, session = spec.name, flattr_app(), current_person(), db_session()
+    assert person is not None
+    back = "pages.creator" if purpose == "claim" else "pages.me"
     shown = f"{spec.handle_prefix}{account.handle}" if account.handle else account.handle
     if purpose == "claim":
         # Ask the network what else the person runs before the claims open a transaction.

@@ -19,6 +19,8 @@ FAULT_KINDS = (
     "problem",
     "oauth_no_code",
     "not_transient",
+    "duplicate",
+    "slow_consumer",
 )
 
 
@@ -48,6 +50,7 @@ class Fault:
     status: int = 503
     reset_in_s: int = 900
     code: int = 1
+    after: int = 0  # stream faults: how many events pass first
     id: int = 0
     hits: int = 0
     _pattern: re.Pattern[str] | None = field(default=None, repr=False, compare=False)

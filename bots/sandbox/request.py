@@ -15,6 +15,11 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
     body: bytes = b""
+    raw_query: str = ""  # as sent: a parameter may repeat (XRPC's uris=...&uris=...)
+
+    def params(self, name: str) -> list[str]:
+        """Every value of a query parameter, in order."""
+        return [v for k, v in parse_qsl(self.raw_query, keep_blank_values=True) if k == name]
 
     @property
     def form(self) -> dict[str, str]:

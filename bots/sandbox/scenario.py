@@ -283,6 +283,9 @@ def generate_scenario(
         from bots.mastodon.scenario import add_mastodon
 
         add_mastodon(scenario, seed=seed, days=days, history_days=history_days)
+    from bots.bluesky.scenario import add_bluesky  # its own random stream too
+
+    add_bluesky(scenario, seed=seed, begin=begin, end=end)
     return scenario
 
 

@@ -46,6 +46,8 @@ class SandboxServer:
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.sandbox = self
         self._thread: threading.Thread | None = None
+        self.services: dict[str, str] = {}  # the handlers' own servers: name -> URL
+        self._stops: list[Callable[[], None]] = []
         bound_host, bound_port = self._httpd.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{bound_port}"
 
@@ -59,12 +61,23 @@ class SandboxServer:
             daemon=True,
         )
         self._thread.start()
+        self._start_services()
         return self
 
+    def _start_services(self) -> None:
+        for handler in self.handlers:
+            for service in handler.serve(self) if handler.serve else []:
+                self.services[service.name] = service.url
+                self._stops.append(service.stop)
+
     def serve_forever(self) -> None:
+        self._start_services()
         self._httpd.serve_forever(poll_interval=0.2)
 
     def stop(self) -> None:
+        for stop in self._stops:
+            stop()
+        self._stops.clear()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread:
@@ -157,6 +170,8 @@ class SandboxServer:
                 return json_reply(200, {"now": self.now.isoformat()})
             if what == "clock":
                 return json_reply(200, {"now": self.now.isoformat()})
+            if what == "services":
+                return json_reply(200, {"services": self.services})
             if what == "sent":
                 return json_reply(200, {"sent": self.sent_messages()})
             if what == "revoke" and request.method == "POST":
@@ -217,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
             dict(parse_qsl(parts.query, keep_blank_values=True)),
             {k.lower(): v for k, v in self.headers.items()},
             body,
+            raw_query=parts.query,
         )
         try:
             reply = self.server.sandbox.dispatch(request)

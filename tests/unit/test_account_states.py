@@ -18,7 +18,8 @@ HOME = ROOT / "core" / "accounts"
 OTHER_MEANINGS = {
     "needs_reconnect": ("bots/", "core/notifications.py", "jobs/templates.py"),
     "revoked": ("bots/sandbox/", "bots/x/sandbox.py", "bots/facebook/sandbox.py",
-                "bots/mastodon/sandbox.py"),
+                "bots/mastodon/sandbox.py", "bots/bluesky/sandbox.py"),
+    "active": ("bots/bluesky/sandbox.py",),  # createSession's answer: {"active": true}
 }
 QUOTED = re.compile("['\"](" + "|".join(accounts.STATES) + ")['\"]")
 

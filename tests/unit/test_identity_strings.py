@@ -40,10 +40,14 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 
 def _declared(tree: ast.AST) -> set[int]:
-    """The strings given to a Scheme(...): a network declaring its prefix."""
-    return {id(arg) for node in ast.walk(tree)
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Scheme"
-            for arg in [*node.args, *(k.value for k in node.keywords)]}
+    """The strings given to a Scheme(...): a network declaring its prefix; and a network's
+    name (`NETWORK = "bluesky"`), which may be its prefix's word."""
+    names = {id(node.value) for node in ast.walk(tree)
+             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+             and [getattr(t, "id", None) for t in node.targets] == ["NETWORK"]}
+    return names | {id(arg) for node in ast.walk(tree)
+                    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Scheme"
+                    for arg in [*node.args, *(k.value for k in node.keywords)]}
 
 
 def hand_built(source: str) -> list[str]:
