@@ -1,16 +1,16 @@
 """identity_names: the display name and handle of a network identity, as the network's
 responses show them (filled by the poll's store step)
 
-Revision ID: 0011_identity_names
-Revises: 0010_stable_split_order
+Revision ID: 0012_identity_names
+Revises: 0011_stream_cursors
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_identity_names"
-down_revision = "0010_stable_split_order"
+revision = "0012_identity_names"
+down_revision = "0011_stream_cursors"
 branch_labels = None
 depends_on = None
 
