@@ -134,6 +134,10 @@ class SandboxHandler:
     owns: Callable[[str], bool]  # is this path the network's (for fault shapes)?
     route: Callable[[World, Request], Reply | None]  # None: not one of its paths
     fault: Callable[[Fault, datetime], Reply | None]  # an injected failure, in its shape
+    # What the network pushes to the service's webhook for what its subscribed users did
+    # in (since, until]: signed (body, headers) pairs (the living sandbox sends them).
+    pushes: Callable[[World, Settings, datetime, datetime],
+                     list[tuple[bytes, dict[str, str]]]] | None = None
     # Servers of its own beside the HTTP one (Bluesky's Jetstream websocket): started with
     # the sandbox, each (name, url, stop); their addresses are at GET /_sandbox/services.
     serve: Callable[[SandboxServer], list[Service]] | None = None

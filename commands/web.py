@@ -21,8 +21,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     web.add_argument("--port", type=arguments.integer(0, 65535),
                      help="port (default: FLATTR_WEB_PORT)")
     web.add_argument("--with-sandbox", action="store_true",
-                     help="start the sandbox networks in-process and send OAuth to them")
+                     help="a living sandbox: the emulated networks, a clock that moves on its"
+                          " own and the worker, in this process (OAuth goes to the sandbox)")
     web.add_argument("--scenario", help="sandbox scenario file (default: a generated one)")
+    web.add_argument("--sandbox-start", metavar="ISO8601", type=arguments.moment,
+                     help="where the sandbox clock starts (default: two days before the end"
+                          " of this month, or after what the database already holds)")
+    web.add_argument("--sandbox-speed", type=arguments.decimal(1.0, 86400.0), default=3600.0,
+                     metavar="SECONDS", help="simulated seconds per second (default 3600: an"
+                                             " hour a second)")
     web.add_argument("--sandbox-port", type=arguments.integer(0, 65535), default=0,
                      help="sandbox port (default: any free one); a worker in another process "
                           "reaches it with FLATTR_SANDBOX_URL=http://127.0.0.1:PORT")
@@ -49,25 +56,32 @@ def _web(args: argparse.Namespace) -> int:
 
     logs.configure("INFO")
     logging.getLogger("web").setLevel(logging.INFO)  # the access log
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # the living sandbox's worker
     settings = load_settings()
-    sandbox = None
+    living = None
     if args.with_sandbox:
         if settings.networks != "sandbox":
             raise UserError("--with-sandbox needs FLATTR_NETWORKS=sandbox")
-        sandbox = _start_sandbox(args.scenario, args.sandbox_port)
-        settings = settings.model_copy(update={"sandbox_url": sandbox.base_url})
-    app = build_app(settings)
+        living = _start_living(settings, args)
+        app = living.app
+    else:
+        app = build_app(settings)
     try:
-        if sandbox is not None:
-            app.db.upgrade()  # the sandbox is for trying things out: make the schema
         app.require_schema()
         host = args.host or settings.web_host
         port = settings.web_port if args.port is None else args.port
-        server = make_production(create_app(app), host, port)
+        server = make_production(create_app(app, living=living), host, port)
         print(f"flattr web: serving http://{host}:{server.server_port}/ (waitress; put TLS in"
               " front of it for live)", file=sys.stderr)
-        if sandbox is not None:
-            print(f"flattr web: sandbox networks at {sandbox.base_url}", file=sys.stderr)
+        if living is not None:
+            local = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+            living.push_webhooks_to(f"http://{local}:{server.server_port}")
+            state = living.clock.state()
+            print(f"flattr web: sandbox networks at {living.sandbox.base_url}; the sandbox"
+                  f" clock stands at {state.now:%Y-%m-%d %H:%M} UTC and starts when the first"
+                  f" account is linked, {state.speed:g} times faster than real time (pause"
+                  " it, speed it up or jump to the month's end on your page); the worker"
+                  " runs in this process", file=sys.stderr)
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -75,19 +89,19 @@ def _web(args: argparse.Namespace) -> int:
         finally:
             server.server_close()
     finally:
-        if sandbox is not None:
-            sandbox.stop()
-        app.close()
+        if living is not None:
+            living.stop()
+        else:
+            app.close()
     return 0
 
 
-def _start_sandbox(scenario_file: str | None, port: int):  # type: ignore[no-untyped-def]
-    from bots.sandbox import generate_scenario, start_sandbox
+def _start_living(settings, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from jobs.living import default_start, resume_after, start_living
 
-    scenario = scenario_file or generate_scenario(4, start=utc_now())
-    server = start_sandbox(scenario, port=port)
-    server.set_clock(utc_now)
-    return server
+    start = args.sandbox_start or default_start(resume_after(settings, utc_now()))
+    return start_living(settings, start=start, speed=args.sandbox_speed,
+                        scenario=args.scenario, port=args.sandbox_port, wait_for_link=True)
 
 
 def _genkey(args: argparse.Namespace) -> int:

@@ -133,19 +133,33 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _demo_summary(result, kept: bool) -> str:  # type: ignore[no-untyped-def]
-    from jobs.demo import DEMO_X_TRIGGERS
+    from jobs.demo import DEMO_X_TRIGGERS, REASONS
 
     poll = result.poll
     channels = ", ".join(f"{n} by {c}" for c, n in sorted(result.by_channel.items()))
+    reasons = result.not_flattred()
+    why = [f"{reasons[key]} {label}" for key, label in REASONS.items() if reasons[key]]
+    if reasons["unrecorded"]:
+        why.append(f"{reasons['unrecorded']} seen again or by someone who never joined"
+                   " (not recorded)")
+    joined = set(result.creators)
+    # The people who flattr, apart from the creators who joined (who earn, and whose
+    # minimum budget charged nothing: they flattred nothing).
+    report = {**result.report, "people": [p for p in result.report["people"]
+                                          if p["name"] not in joined or p["flattrs"]]}
+    period = result.report["period"]
     lines = [
-        f"flattr demo: one simulated month ({result.period}) against the sandbox networks",
+        f"flattr demo: one simulated month ({period}) against the sandbox networks",
         f"X triggers of this demo deployment: {', '.join(sorted(DEMO_X_TRIGGERS))} (a real"
         " deployment defaults to explicit #flattr requests only: X's policy forbids paying"
         " for likes and reposts)",
         f"worker: {poll.polled} polls, {poll.requests} API requests, {poll.activities}"
         f" activities -> {poll.flattrs} flattrs",
+        f"not flattred: {'; '.join(why) if why else 'none'}",
+        f"creators who joined: {', '.join(sorted(joined)) or 'none'} (paid below; the"
+        " escrow waits for the others)",
         "",
-        render_report(result.report),
+        render_report(report),
         "",
         f"notifications: {result.delivered} delivered ({channels or 'none'}),"
         f" {result.waiting} waiting, {result.suppressed} suppressed;"
@@ -156,6 +170,15 @@ def _demo_summary(result, kept: bool) -> str:  # type: ignore[no-untyped-def]
     lines.append("self-check: " + ("ok" if not result.problems else "; ".join(result.problems)))
     where = result.database if kept else "a temporary database (use --db PATH to keep it)"
     lines.append(f"done in {result.seconds:.1f} s on {where}")
+    if kept:
+        lines.append(f"next: FLATTR_DATABASE_URL={result.database} flattr report --period"
+                     f" {period}   (this month again), or try it as a person: flattr web"
+                     " --with-sandbox, then open http://127.0.0.1:8000/ (README: \"Try the"
+                     " web app\")")
+    else:
+        lines.append("next: flattr web --with-sandbox, then open http://127.0.0.1:8000/ and"
+                     " sign up: link the sandbox's @alice and watch flattrs arrive, a month"
+                     " close and its statement (README: \"Try the web app\")")
     return "\n".join(lines)
 
 

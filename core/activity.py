@@ -11,12 +11,18 @@ class Target:
     """Something an activity may flattr.
 
     `url` is canonical (core.urls.canonicalize) or None; `identity` is who holds the
-    creation until a creator claims it (twitter:ID, facebook:page:ID, url:...).
+    creation until a creator claims it (twitter:ID, facebook:page:ID, url:...). `title`:
+    what the creation is called (a page's title, the start of a post's text);
+    `holder_name` and `holder_handle`: how the network shows `identity` (its display name
+    and handle, without the network's prefix), when the response said (core.names keeps
+    them for the pages).
     """
 
     url: str | None
     identity: str | None
     title: str | None = None
+    holder_name: str | None = None
+    holder_handle: str | None = None
 
 
 @dataclass(frozen=True)

@@ -446,3 +446,15 @@ class StreamCursor(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UtcTime)
     updated_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class IdentityName(Base):
+    """How a network shows an identity (a creator, an author, a Page): its display name
+    and handle, as last seen in the network's responses (core.names). Pages show these
+    instead of `twitter:800000001`."""
+
+    __tablename__ = "identity_names"
+    identity: Mapped[str] = mapped_column(String(320), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    handle: Mapped[str | None] = mapped_column(String(100))
+    seen_at: Mapped[datetime] = mapped_column(UtcTime)

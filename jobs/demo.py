@@ -41,6 +41,10 @@ from jobs.worker import Worker
 from runtime.app import build_app, load_settings
 
 DEMO_X_TRIGGERS = frozenset({"likes", "reposts", "explicit"})
+# Why an activity is not a flattr (core.outcomes), as the summary says it.
+REASONS = {"already": "already flattred this month", "own": "their own thing",
+           "no_means": "no money (wallet below the minimum, or no budget)",
+           "no_target": "not a creation (nothing in it to flattr)"}
 # name: (budget, funds, channels). dave's wallet is below the minimum budget (he is told);
 # erin announces her flattrs from her own X account.
 PEOPLE = {"alice": ("20.00", "50.00", "x_dm"), "bob": ("30.00", "60.00", "log"),
@@ -76,9 +80,22 @@ class DemoResult:
     seconds: float
     database: str
     notes: list[str] = field(default_factory=list)
+    # What became of the activities the worker recorded: flattred, already, own,
+    # no_means, no_target (core.outcomes), by count.
+    outcomes: dict[str, int] = field(default_factory=dict)
+    creators: list[str] = field(default_factory=list)  # the creators who joined, by name
+
+    def not_flattred(self) -> dict[str, int]:
+        """Why activities did not become flattrs: each refusal's count, and `unrecorded`,
+        what the worker saw but never recorded (the same activity seen again, or by
+        nobody who joined: X's search finds anyone's #flattr)."""
+        reasons = {key: self.outcomes.get(key, 0) for key in REASONS}
+        reasons["unrecorded"] = max(0, self.poll.activities - sum(self.outcomes.values()))
+        return reasons
 
     def as_json(self) -> dict[str, Any]:
         return {**self.report, "notifications": self.delivered,
+                "not_flattred": self.not_flattred(),
                 "check": "ok" if not self.problems else self.problems}
 
 
@@ -120,7 +137,7 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
             **_mastodon_service(spec))
         app = build_app(settings, clock=clock)
         app.db.upgrade()
-        _populate(app, spec)
+        creators = _populate(app, spec)
         log_channel = LogChannel()
         worker = Worker(app, api_base_url=sandbox.base_url, owner="demo", ordered=True,
                         log_channel=log_channel)
@@ -128,6 +145,7 @@ def run_demo(database: Path | None = None, *, progress: IO[str] | None = sys.std
             result = _play_month(app, worker, clock, progress)
         finally:
             worker.close()
+        result.creators = creators
         result.sandbox_messages = sandbox.sent_messages()
         result.log_messages = list(log_channel.sent)
         result.database = database_url
@@ -169,8 +187,11 @@ def _with_bluesky(spec: dict) -> dict:
     return spec
 
 
-def _populate(app: Any, spec: dict) -> None:
+def _populate(app: Any, spec: dict) -> list[str]:
+    """The people (with wallets, budgets and linked accounts) and the creators who joined
+    (with their claims); returns those creators' names."""
     now = app.now()
+    joined = []
     with app.db.unit_of_work() as session:
         for person in spec["people"]:
             name = person["key"]
@@ -201,6 +222,7 @@ def _populate(app: Any, spec: dict) -> None:
         creators = spec.get("creators", [])
         for index, creator in enumerate(creators[:-1] if len(creators) > 1 else creators):
             name = creator["name"].lower().replace(" ", "")
+            joined.append(name)
             row = people.add_person(session, app.rules, name, app.rules.min_monthly_budget, 0,
                                     now=now)
             row.notify_channels = CREATOR_CHANNELS[index % len(CREATOR_CHANNELS)]
@@ -219,6 +241,7 @@ def _populate(app: Any, spec: dict) -> None:
                                               creator["bluesky_did"])))
             for claim in claims:
                 things.claim(session, app.rules, row, claim, now=now)
+    return joined
 
 
 def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] | None
@@ -257,7 +280,8 @@ def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] 
         report = reports.report(session, app.rules, period)
         problems = ledger.self_check(session).problems
         counts = dict(session.execute(_STATUS_COUNTS).all())
-    return DemoResult(
+        outcomes = {str(k): int(v) for k, v in session.execute(_OUTCOME_COUNTS).all()}
+    return DemoResult(outcomes=outcomes,
         period=period, report=report, problems=problems,
         delivered=int(counts.get("sent", 0)), by_channel=dict(sent.by_channel),
         waiting=int(counts.get("pending", 0)) + int(counts.get("sending", 0)),
@@ -266,6 +290,7 @@ def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] 
 
 
 _STATUS_COUNTS = text("SELECT status, COUNT(*) FROM notifications GROUP BY status")
+_OUTCOME_COUNTS = text("SELECT outcome, COUNT(*) FROM activities GROUP BY outcome")
 
 
 def _add(total: PollStats, stats: PollStats) -> None:

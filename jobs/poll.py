@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from bots import networks, registry
 from bots.base import FetchResult, LinkedAccount, SocialNetwork
 from bots.registry import AdapterContext
-from core import usage
+from core import names, usage
 from core.accounts import LeasedAccount, lease_due, open_token, release_leases, store_poll
 from runtime import logs
 from runtime.app import App
@@ -151,6 +151,8 @@ class Poller:
                                      next_poll_at=usage.paced(result.next_poll_at, now,
                                                               read + result.posts_read, cap),
                                      status=result.status, error=result.error)
+                if outcome.stored:  # how the networks show the creators (core.names)
+                    names.remember(session, activities, now=now)
                 # Counted for all workers, last: the month's row stays locked only briefly.
                 usage.add(session, account.network, now=now, posts_read=result.posts_read,
                           requests=result.requests)

@@ -23,7 +23,7 @@ from bots import registry
 from bots.base import FetchResult
 from bots.registry import AdapterContext, NetworkSpec
 from bots.shared import SharedReader
-from core import streams, usage
+from core import names, streams, usage
 from core.accounts import STATUS_ACTIVE, STATUS_RECONNECT
 from core.activity import Activity
 from core.flattring import record_activities
@@ -138,6 +138,8 @@ class SharedPoller:
                 stored = streams.store(session, stream, now=now, cursor=result.cursor,
                                        next_poll_at=next_at, error=result.error)
                 flattrs = self._record(session, spec, result.activities, now) if stored else 0
+                if stored:
+                    names.remember(session, result.activities, now=now)
                 # Last: the month's row is locked only until the commit that follows.
                 usage.add(session, stream.network, now=now, posts_read=result.posts_read,
                           requests=result.requests)

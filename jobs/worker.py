@@ -25,7 +25,7 @@ from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
 from jobs.stream import Streams, StreamStats
-from jobs.tokens import RefreshSummary, refresh_tokens
+from jobs.tokens import REFRESH_MARGIN, RefreshSummary, refresh_tokens
 from runtime import logs
 from runtime.app import App
 
@@ -54,8 +54,11 @@ class SimClock:
 class Worker:
     def __init__(self, app: App, *, api_base_url: str | None = None, owner: str | None = None,
                  lease_scale: float = 1.0, ordered: bool = False,
-                 log_channel: LogChannel | None = None, concurrency: int | None = None) -> None:
+                 log_channel: LogChannel | None = None, concurrency: int | None = None,
+                 refresh_margin: timedelta = REFRESH_MARGIN) -> None:
         self.app = app
+        # Tokens expiring within this margin are renewed (a fast clock needs a wider one).
+        self.refresh_margin = refresh_margin
         self.owner = owner or worker_id()
         base_url = api_base_url or app.settings.sandbox_url
         if app.settings.networks == "sandbox" and not base_url:
@@ -149,7 +152,7 @@ class Worker:
         them (X) (each worker may run it: one claims each account; a refusal marks it
         needs_reconnect)."""
         result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now(),
-                                owner=self.owner)
+                                owner=self.owner, margin=self.refresh_margin)
         if result.refreshed or result.failed or result.deferred:
             logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
                        failed=result.failed, raced=result.raced, deferred=result.deferred)

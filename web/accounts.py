@@ -16,13 +16,15 @@ from flask.typing import ResponseReturnValue
 from bots import registry
 from bots.oauth import AccountInfo, Managed, OAuthFailed, Tokens
 from bots.registry import InstanceApp, InstanceStep, LinkFlow, NetworkSpec
-from core import accounts
+from core import accounts, names
 from core.errors import AlreadyClaimed
-from core.money import format_cents
+from core.models import SocialAccount
 from core.things import claim
 from runtime import logs
-from web import store
+from web import sandbox, store
+from web.confirm import ask_first
 from web.context import commit, db_session, flattr_app
+from web.names import amount
 from web.security import current_person, login_required
 
 bp = Blueprint("accounts", __name__)
@@ -84,7 +86,7 @@ def connect(network: str) -> ResponseReturnValue:
             abort(502, description=str(exc))
     else:
         start = flow.authorize(app.settings, callback_url(network), purpose == "claim")
-    store.forget_old_states(session, now=app.now())
+    store.forget_old_states(session, now=app.now(), ttl=sandbox.scaled(store.STATE_TTL))
     store.new_state(session, person_id=person.id, network=network, purpose=purpose,
                     now=app.now(), state=start.state, verifier=start.verifier, instance=host)
     return redirect(start.url, code=303)
@@ -120,7 +122,8 @@ def callback(network: str) -> ResponseReturnValue:
     session = db_session()
     try:
         row = store.take_state(session, request.args.get("state", ""), person_id=person.id,
-                               network=network, now=app.now())
+                               network=network, now=app.now(),
+                               ttl=sandbox.scaled(store.STATE_TTL))
     except store.BadState:
         logs.event("oauth.callback_rejected", network=network, person=person.id,
                    reason="state unknown, spent, expired or foreign")
@@ -196,18 +199,30 @@ def _finish(spec: NetworkSpec, flow: LinkFlow, purpose: str, tokens: Tokens,
                        now=app.now())
         logs.event("oauth.claimed", network=network, person=person.id, identity=result.value,
                    released_cents=result.released_cents)
+        _keep_names(spec, result.value, account)
         flash(f"You are {shown} on {spec.display_name}: claimed {result.value} "
-              f"({result.things} things, {format_cents(result.released_cents)} "
-              f"{app.rules.currency} released from escrow).", "ok")
+              f"({result.things} things, {amount(result.released_cents, app.rules.currency)}"
+              " released from escrow).", "ok")
         if managed is not None:
             _claim_managed(network, flow, managed)
     else:
         linked = store.link(session, app.settings, person_id=person.id, network=network,
                             identity=account, tokens=tokens, now=app.now())
+        _keep_names(spec, linked.identity, account)
+        sandbox.account_linked()  # a living sandbox's clock may be waiting for this
         logs.event("oauth.connected", network=network, person=person.id, account=linked.id,
                    expires_at=tokens.expires_at, scopes=" ".join(tokens.scopes))
         flash(f"Connected {spec.display_name} as {shown}.", "ok")
     return redirect(url_for(back), code=303)
+
+
+def _keep_names(spec: NetworkSpec, held: str, account: AccountInfo) -> None:
+    """What signing in showed of the account: a handle where the network has handles
+    (X, Mastodon), else the name it goes by (Facebook)."""
+    if not account.handle:
+        return
+    handle, name = (account.handle, None) if spec.handle_prefix else (None, account.handle)
+    names.keep(db_session(), held, display_name=name, handle=handle, now=flattr_app().now())
 
 
 def _managed(spec: NetworkSpec, flow: LinkFlow, access_token: str) -> list[Managed] | None:
@@ -246,8 +261,9 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
             continue
         logs.event("oauth.claimed", network=network, person=person.id, identity=value,
                    released_cents=result.released_cents)
+        names.keep(session, value, display_name=item.name, handle=None, now=app.now())
         flash(f"Claimed your {noun} {shown} ({result.things} things, "
-              f"{format_cents(result.released_cents)} {app.rules.currency} released from "
+              f"{amount(result.released_cents, app.rules.currency)} released from "
               "escrow).", "ok")
 
 
@@ -256,12 +272,26 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
 def disconnect(account_id: int) -> ResponseReturnValue:
     person = current_person()
     assert person is not None
+    known = accounts.person_account(db_session(), person.id, account_id)  # 404 if not theirs
+    asked = ask_first(
+        title=f"Disconnect {display_name(known.network)} {_shown(known)}?",
+        consequence="We stop reading this account at once and forget its access tokens; "
+        "what it already flattred stays. To flattr from it again you would connect it anew "
+        "(and sign in to the network again).",
+        button="Disconnect it", back="pages.me")
+    if asked is not None:
+        return asked
     account = accounts.disconnect(db_session(), person.id, account_id)
     logs.event("oauth.disconnected", network=account.network, person=person.id,
                account=account_id)
-    flash(f"Disconnected {display_name(account.network)} "
-          f"{account.handle or account.external_user_id}.", "ok")
+    flash(f"Disconnected {display_name(account.network)} {_shown(account)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
+
+
+def _shown(account: SocialAccount) -> str:
+    spec = registry.find(account.network)
+    prefix = spec.handle_prefix if spec is not None else ""
+    return f"{prefix}{account.handle}" if account.handle else account.external_user_id
 
 
 @bp.post("/accounts/<int:account_id>/triggers")

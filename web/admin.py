@@ -14,12 +14,14 @@ from sqlalchemy import select
 from bots import registry
 from core import people
 from core.models import Person, SocialAccount
-from core.money import format_cents, parse_cents
+from core.money import parse_cents
 from core.things import claim
 from core.users import end_sessions, unpause
 from jobs.shared import month_usage
 from runtime import logs
+from web import queries
 from web.context import db_session, flattr_app
+from web.names import amount
 from web.security import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,7 +34,10 @@ def index() -> ResponseReturnValue:
     persons = list(session.execute(select(Person).order_by(Person.name).limit(500)).scalars())
     accounts = list(session.execute(select(SocialAccount).order_by(SocialAccount.id)).scalars())
     wallets = {p.id: people.wallet_balance(session, p.id) for p in persons}
+    owners = queries.person_names(session, (a.person_id for a in accounts))
     return render_template("admin.html", persons=persons, accounts=accounts, wallets=wallets,
+                           owners=owners, names=queries.names_of(session,
+                                                                  (a.identity for a in accounts)),
                            webhooks=_webhooks(), usage=month_usage(session, flattr_app()))
 
 
@@ -52,7 +57,7 @@ def topup() -> ResponseReturnValue:
     person = people.find_person(session, request.form.get("name", ""))
     cents = parse_cents(request.form.get("amount", ""))
     people.topup(session, person, cents, now=app.now())
-    flash(f"Topped up {person.name} by {format_cents(cents)} {app.rules.currency}.", "ok")
+    flash(f"Topped up {person.name} by {amount(cents, app.rules.currency)}.", "ok")
     return redirect(url_for("admin.index"), code=303)
 
 
@@ -63,7 +68,7 @@ def grant_claim() -> ResponseReturnValue:
     person = people.find_person(session, request.form.get("name", ""))
     result = claim(session, app.rules, person, request.form.get("value", ""), now=app.now())
     flash(f"{person.name} now holds {result.value} ({result.things} things, "
-          f"{format_cents(result.released_cents)} {app.rules.currency} released).", "ok")
+          f"{amount(result.released_cents, app.rules.currency)} released).", "ok")
     return redirect(url_for("admin.index"), code=303)
 
 

@@ -11,6 +11,9 @@ from datetime import timedelta
 from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask.wrappers import Response
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -19,16 +22,20 @@ from config import ConfigError, Settings
 from core.db import ping
 from core.errors import UserError
 from core.money import format_cents
+from jobs.living import LivingSandbox
 from runtime import logs
 from runtime.app import App
 from runtime.keys import key_ring
-from web import context
+from web import context, names
 from web.security import check_csrf, check_inputs, csrf_token, current_person, remember_device
 
 SESSION_LIFETIME = timedelta(days=14)
 
 
-def create_app(app: App, *, testing: bool = False) -> Flask:
+def create_app(app: App, *, testing: bool = False,
+               living: LivingSandbox | None = None) -> Flask:
+    """The web app over `app`; with `living`, also the living sandbox's clock control
+    (and its app must be `living.app`)."""
     logs.quiet_leaky_loggers()
     settings = app.settings
     flask_app = Flask(__name__)
@@ -51,14 +58,17 @@ def create_app(app: App, *, testing: bool = False) -> Flask:
     flask_app.before_request(check_csrf)
     flask_app.after_request(_security_headers)
     flask_app.after_request(remember_device)
+    currency = app.rules.currency
     flask_app.jinja_env.filters["money"] = lambda cents: format_cents(int(cents or 0))
+    flask_app.jinja_env.filters["amount"] = lambda cents: names.amount_html(cents, currency)
     flask_app.jinja_env.globals.update(csrf_token=csrf_token, current_person=current_person,
-                                       currency=app.rules.currency)
+                                       currency=currency, who=_who, link_text=_link_text)
 
-    from web import accounts, admin, auth, pages, webhooks
+    from web import accounts, admin, auth, pages, sandbox, webhooks
 
     for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp):
         flask_app.register_blueprint(blueprint)
+    sandbox.install(flask_app, living)
     flask_app.register_error_handler(UserError, _user_error)
     flask_app.register_error_handler(HTTPException, _http_error)
 
@@ -71,6 +81,17 @@ def create_app(app: App, *, testing: bool = False) -> Flask:
         return jsonify(status="ok", database="ok", networks=settings.networks)
 
     return flask_app
+
+
+@pass_context
+def _who(context: Context, held: str | None) -> Markup:
+    """An identity by its name on its network (the view passes `names`)."""
+    return names.who_html(held, context.get("names") or {})
+
+
+@pass_context
+def _link_text(context: Context, url: str, title: str | None, held: str | None = None) -> str:
+    return names.link_text(url, title, held, context.get("names") or {})
 
 
 def session_secret(settings: Settings) -> str:

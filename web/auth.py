@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from core import people
 from core.users import TooManySignIns, authenticate, change_password, sign_up
 from runtime import logs
+from web import sandbox
 from web.context import commit, db_session, flattr_app
+from web.names import amount
 from web.security import (
     current_person,
     known_device,
@@ -33,6 +36,10 @@ def signup() -> ResponseReturnValue:
                      form.get("password", ""), now=app.now(), email=form.get("email"))
     sign_in(person)
     logs.event("auth.signed_up", person=person.id)
+    if sandbox.living() is not None:  # a trial: something to flattr with from the start
+        people.topup(db_session(), person, sandbox.WELCOME_MONEY, now=app.now())
+        flash(f"Your wallet starts with {amount(sandbox.WELCOME_MONEY, app.rules.currency)}"
+              " of test money.", "ok")
     flash(f"Welcome, {person.name}! Set your monthly budget and connect an account.", "ok")
     return redirect(url_for("pages.me"), code=303)
 

@@ -12,11 +12,13 @@ from core import flattring, inputs, people
 from core.accounts import label as account_label
 from core.errors import UserError
 from core.models import Claim, OptOut
-from core.money import format_cents, parse_cents
+from core.money import parse_cents
 from core.periods import next_period, parse_period, period_of
 from web import queries
 from web.accounts import enabled_triggers, linkable
+from web.confirm import ask_first
 from web.context import db_session, flattr_app
+from web.names import amount
 from web.security import current_person, login_required
 
 bp = Blueprint("pages", __name__)
@@ -44,6 +46,7 @@ def me() -> ResponseReturnValue:
     app, person, session = flattr_app(), _me(), db_session()
     period = period_of(app.now())
     accounts = queries.linked_accounts(session, person.id)
+    flattrs = queries.open_flattrs(session, person.id)
     return render_template(
         "me.html", person=person, period=period, next_period=next_period(period),
         wallet=people.wallet_balance(session, person.id),
@@ -51,7 +54,7 @@ def me() -> ResponseReturnValue:
         next_budget=people.budget_for(session, person.id, next_period(period)),
         accounts=accounts, networks=linkable(), **_network_views(),
         active={a.id: _active_triggers(a.network, a.triggers) for a in accounts},
-        flattrs=queries.open_flattrs(session, person.id),
+        flattrs=flattrs, names=queries.names_of(session, (f.identity for f in flattrs)),
         statements=queries.statements(session, person.id),
         sandbox=app.settings.networks == "sandbox", status_label=account_label,
     )
@@ -79,8 +82,8 @@ def set_budget() -> ResponseReturnValue:
     app = flattr_app()
     cents = parse_cents(request.form.get("amount", ""))
     effective = people.set_budget(db_session(), app.rules, _me(), cents, now=app.now())
-    flash(f"From {effective} on, your monthly budget is {format_cents(cents)} "
-          f"{app.rules.currency}.", "ok")
+    flash(f"From {effective} on, your monthly budget is "
+          f"{amount(cents, app.rules.currency)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -95,8 +98,8 @@ def topup() -> ResponseReturnValue:
     if cents > 100_000:
         raise UserError("test top-ups are limited to 1000.00 at a time")
     balance = people.topup(db_session(), _me(), cents, now=app.now())
-    flash(f"Added {format_cents(cents)} {app.rules.currency} of test money: your wallet holds "
-          f"{format_cents(balance)} {app.rules.currency}.", "ok")
+    flash(f"Added {amount(cents, app.rules.currency)} of test money: your wallet holds "
+          f"{amount(balance, app.rules.currency)}.", "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -115,6 +118,13 @@ def announce() -> ResponseReturnValue:
 @login_required
 def withdraw(flattr_id: int) -> ResponseReturnValue:
     app = flattr_app()
+    asked = ask_first(title="Withdraw this flattr?",
+                      consequence="It will not get a share of this month's budget, and it "
+                      "cannot be given back: flattring the same thing again this month is "
+                      "refused as already flattred.",
+                      button="Withdraw it", back="pages.me")
+    if asked is not None:
+        return asked
     if flattring.withdraw(db_session(), _me().id, flattr_id, now=app.now()):
         flash("Withdrawn: it will not get a share of this month's budget.", "ok")
     else:
@@ -126,11 +136,13 @@ def withdraw(flattr_id: int) -> ResponseReturnValue:
 @login_required
 def statement(period: str) -> ResponseReturnValue:
     period = parse_period(period)
-    lines = queries.statement_lines(db_session(), _me().id, period)
+    session = db_session()
+    lines = queries.statement_lines(session, _me().id, period)
     if not lines:
         abort(404)
     return render_template("statement.html", period=period, lines=lines,
-                           total=sum(line["cents"] for line in lines))
+                           total=sum(line["cents"] for line in lines),
+                           names=queries.names_of(session, (line["identity"] for line in lines)))
 
 
 @bp.get("/creator")
@@ -141,9 +153,11 @@ def creator() -> ResponseReturnValue:
     claimed = {c.value for c in claims}
     candidates = [a.identity for a in queries.linked_accounts(session, person.id)
                   if a.identity not in claimed]
+    things = queries.things(session, person.id)
+    shown = [*claimed, *candidates, *(t["identity"] for t in things)]
     return render_template(
-        "creator.html", person=person, claims=claims,
-        things=queries.things(session, person.id),
+        "creator.html", person=person, claims=claims, things=things,
+        names=queries.names_of(session, shown),
         earnings=queries.earnings(session, person.id),
         escrow=queries.escrow_waiting(session, candidates, app.now()),
         channels=CHANNELS, chosen=set(filter(None, person.notify_channels.split(","))),
@@ -172,6 +186,14 @@ def notifications() -> ResponseReturnValue:
 @login_required
 def opt_out() -> ResponseReturnValue:
     """No message from us, ever, to this person or to any identity they claimed."""
+    asked = ask_first(title="Never hear from us again?",
+                      consequence="We will never send you a message again, on any channel, "
+                      "nor to any identity you claimed: not a statement, not a notice about "
+                      "money waiting for you. This is for good; it cannot be undone, even by "
+                      "an operator.",
+                      button="Yes, never message me again", back="pages.creator")
+    if asked is not None:
+        return asked
     app, person, session = flattr_app(), _me(), db_session()
     subjects = [f"person:{person.id}", *session.execute(
         select(Claim.value).where(Claim.person_id == person.id, Claim.kind == "identity")

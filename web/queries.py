@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,17 +10,19 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import accounts
+from core import accounts, names
 from core.models import (
     Charge,
     Claim,
     Flattr,
     OptOut,
+    Person,
     Settlement,
     SocialAccount,
     Thing,
     ThingTotal,
 )
+from core.names import Name
 from core.shares import person_shares
 
 
@@ -32,6 +35,7 @@ class FlattrRow:
     source: str
     occurred_at: datetime
     withdrawn: bool
+    identity: str | None = None  # who holds the thing until its creator claims it
 
 
 def open_flattrs(session: Session, person_id: int) -> list[FlattrRow]:
@@ -39,12 +43,13 @@ def open_flattrs(session: Session, person_id: int) -> list[FlattrRow]:
     settled = select(Settlement.period)
     rows = session.execute(
         select(Flattr.id, Flattr.period, Thing.url, Thing.title, Flattr.source,
-               Flattr.occurred_at, Flattr.withdrawn_at)
+               Flattr.occurred_at, Flattr.withdrawn_at, Thing.identity)
         .join(Thing, Thing.id == Flattr.thing_id)
         .where(Flattr.person_id == person_id, Flattr.period.not_in(settled))
         .order_by(Flattr.occurred_at.desc(), Flattr.id.desc())
         .limit(200))
-    return [FlattrRow(i, p, u, t, s, o, w is not None) for i, p, u, t, s, o, w in rows]
+    return [FlattrRow(i, p, u, t, s, o, w is not None, held)
+            for i, p, u, t, s, o, w, held in rows]
 
 
 def statements(session: Session, person_id: int) -> list[dict[str, Any]]:
@@ -83,10 +88,10 @@ def things(session: Session, person_id: int) -> list[dict[str, Any]]:
     clicks = (select(Flattr.thing_id, func.count().label("n"))
               .where(Flattr.withdrawn_at.is_(None)).group_by(Flattr.thing_id).subquery())
     rows = session.execute(
-        select(Thing.url, Thing.title, func.coalesce(clicks.c.n, 0))
+        select(Thing.url, Thing.title, func.coalesce(clicks.c.n, 0), Thing.identity)
         .outerjoin(clicks, clicks.c.thing_id == Thing.id)
         .where(Thing.owner_id == person_id).order_by(Thing.url).limit(500))
-    return [{"url": u, "title": t, "flattrs": int(n)} for u, t, n in rows]
+    return [{"url": u, "title": t, "flattrs": int(n), "identity": i} for u, t, n, i in rows]
 
 
 def earnings(session: Session, person_id: int) -> list[dict[str, Any]]:
@@ -115,6 +120,19 @@ def escrow_waiting(session: Session, identities: list[str], now: datetime
         .group_by(ThingTotal.identity).order_by(ThingTotal.identity))
     return [{"identity": i, "flattrs": int(n), "cents": int(c), "until": u}
             for i, n, c, u in rows]
+
+
+def names_of(session: Session, identities: Iterable[str | None]) -> dict[str, Name]:
+    """How the networks showed these identities (core.names), for the pages."""
+    return names.lookup(session, (i for i in identities if i))
+
+
+def person_names(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(person_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Person.id, Person.name).where(Person.id.in_(wanted)))
+    return {int(person_id): str(name) for person_id, name in rows}
 
 
 def opted_out(session: Session, person_id: int) -> datetime | None:

@@ -38,14 +38,14 @@ def new_state(session: Session, *, person_id: int, network: str, purpose: str, n
 
 
 def take_state(session: Session, state: str, *, person_id: int, network: str,
-               now: datetime) -> OAuthState:
+               now: datetime, ttl: timedelta = STATE_TTL) -> OAuthState:
     """Spend a state exactly once: a replayed or forged callback finds nothing to spend."""
     spent = rows_affected(session.execute(
         timed("UPDATE oauth_states SET used_at = :now WHERE state = :state"
               " AND used_at IS NULL AND person_id = :person AND network = :network"
               " AND created_at > :oldest", "now", "oldest"),
         {"now": now, "state": state or "", "person": person_id, "network": network,
-         "oldest": now - STATE_TTL},
+         "oldest": now - ttl},
     ))
     if spent != 1:
         raise BadState("This sign-in link is not valid any more (expired, already used, or "
@@ -55,9 +55,9 @@ def take_state(session: Session, state: str, *, person_id: int, network: str,
     return row
 
 
-def forget_old_states(session: Session, *, now: datetime) -> int:
+def forget_old_states(session: Session, *, now: datetime, ttl: timedelta = STATE_TTL) -> int:
     return rows_affected(session.execute(
-        delete(OAuthState).where(OAuthState.created_at < now - STATE_TTL)))
+        delete(OAuthState).where(OAuthState.created_at < now - ttl)))
 
 
 def link(session: Session, settings: Settings, *, person_id: int, network: str,

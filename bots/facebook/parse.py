@@ -157,7 +157,8 @@ def page_target(page_id: str, name: str | None) -> Target:
     # A Page is held for its identity; an id that is not a Page's (never seen) leaves it
     # held for its URL, as X does with a post whose author id is not one.
     page = identity.try_of(NETWORK, PAGE_KIND, page_id)
-    return Target(url=url, identity=str(page) if page else None, title=name)
+    return Target(url=url, identity=str(page) if page else None, title=name,
+                  holder_name=name if page else None)
 
 
 def user_identity(user_id: str) -> str:

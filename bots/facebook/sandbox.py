@@ -19,6 +19,7 @@ from bots.sandbox.faults import Fault
 from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import Grant, World
+from config import Settings
 
 GRAPH_PATH = re.compile(r"^/(v\d{1,2}\.\d{1,2})/(.+)$")
 HOURLY_CALLS = 200  # Graph's platform limit: 200 calls per user per rolling hour
@@ -502,3 +503,20 @@ def signed_request(user_id: str, app_secret: str, now: datetime) -> str:
     body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
     mac = hmac.new(app_secret.encode(), body.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=") + "." + body
+
+
+def pushes(world: World, settings: Settings, since: datetime, until: datetime
+           ) -> list[tuple[bytes, dict[str, str]]]:
+    """A user webhook for the subscribed users who liked a Page or posted in (since,
+    until]: which fields changed, as Facebook says it (never what changed)."""
+    changes: dict[str, list[str]] = {}
+    for user_id in world.subscribers(NETWORK):
+        with world.lock:
+            liked = any(since < at <= until for at, _ in world.fb_likes.get(user_id, []))
+            posted = any(since < post["at"] <= until for post in world.fb_posts.get(user_id, []))
+        fields = (["likes"] if liked else []) + (["feed"] if posted else [])
+        if fields:
+            changes[user_id] = fields
+    if not changes:
+        return []
+    return [signed_webhook(user_webhook(changes, until), settings.facebook_app_secret)]

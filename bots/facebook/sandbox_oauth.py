@@ -25,8 +25,12 @@ def dialog(world: World, request: Request, version: str) -> Reply:
     people = [
         (p["facebook"]["user_id"], p.get("name", p["key"])) for p in world.people if "facebook" in p
     ]
+    known = {user_id for user_id, _ in people}
+    others = [(u["id"], u.get("name") or u["id"]) for u in world.fb_users.values()
+              if u["id"] not in known]
     return approve_page(
-        "Log in to Flattr with Facebook", f"/{version}/dialog/oauth/approve", dict(q), people
+        "Log in to Flattr with Facebook", f"/{version}/dialog/oauth/approve", dict(q), people,
+        others=others, network="Facebook",
     )
 
 

@@ -187,8 +187,39 @@ def status_targets(status: Mapping[str, Any], viewer: Viewer) -> tuple[Target, .
             else None
         targets.append(Target(url=url, identity=str(identity.url(url)),
                               title=title if isinstance(title, str) and title else None))
-    targets.append(Target(url=own_url, identity=owner_identity(account, viewer)))
+    owner = owner_identity(account, viewer)
+    name = account.get("display_name") or account.get("username") if owner else None
+    acct = normal_acct(str(account.get("acct") or ""), viewer.instance) if owner else ""
+    targets.append(Target(url=own_url, identity=owner, title=status_title(status),
+                          holder_name=name if isinstance(name, str) and name else None,
+                          holder_handle=acct or None))
     return tuple(targets)
+
+
+def status_title(status: Mapping[str, Any], length: int = 80) -> str | None:
+    """The start of a status's text (its HTML content without tags), on one line."""
+    reader = _Words()
+    reader.feed(str(status.get("content") or ""))
+    reader.close()
+    words = " ".join("".join(reader.parts).split())
+    if len(words) <= length:
+        return words or None
+    return (words[: length - 1].rsplit(" ", 1)[0] or words[: length - 1]) + "\u2026"
+
+
+class _Words(HTMLParser):
+    """The text of an HTML fragment (paragraphs and line breaks become spaces)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("p", "br"):
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
 
 
 def content_links(html: str) -> list[str]:

@@ -232,10 +232,15 @@ def _authorize(world: World, state: Mastodons, host: str, request: Request) -> R
         return html_reply(400, "<h1>The redirect uri included is not valid.</h1>")
     if q.get("code_challenge_method") != "S256" or not q.get("code_challenge"):
         return html_reply(400, "<h1>This sandbox instance requires PKCE (S256)</h1>")
-    people = [(a.key, f"@{a.username}@{host}") for a in state.accounts.values()
-              if a.host == host]
+    persons = {(str(p["mastodon"]["host"]), str(p["mastodon"]["id"]))
+               for p in world.people if isinstance(p.get("mastodon"), dict)}
+    here = [a for a in state.accounts.values() if a.host == host and not a.bot]
+    people = [(a.key, f"@{a.username}@{host}") for a in here if (a.host, a.id) in persons]
+    others = [(a.key, f"@{a.username}@{host}" + (f" ({a.name})" if a.name else ""))
+              for a in here if (a.host, a.id) not in persons]
     return approve_page(f"Authorize {app.name} to use your account on {host}",
-                        f"/mastodon/{host}/oauth/authorize/approve", dict(q), people)
+                        f"/mastodon/{host}/oauth/authorize/approve", dict(q), people,
+                        others=others, network="Mastodon")
 
 
 def _approve(world: World, host: str, request: Request) -> Reply:

@@ -3,10 +3,12 @@
 Scenario format (JSON; every `at` an ISO 8601 time, things appear when the clock passes it):
   start: ISO time the sandbox clock starts at
   service: {x_user_id, x_handle, x_token, x_app_token, x_search_query_limit,
-            facebook_page_id, facebook_page_token}
+            facebook_page_id, facebook_page_token, x_access_lifetime_hours}
                                                 x_app_token: the app's bearer token (search,
                                                 mentions); x_search_query_limit: the
-                                                access level's query length (512)
+                                                access level's query length (512);
+                                                x_access_lifetime_hours: X's access
+                                                tokens (2 h)
   people: [{key, name, x: {user_id, username, token}, facebook: {user_id, token}}]
   x_users: [{id, username, name}]              authors who are not people
   creators: [{name, url_prefix, x_user_id?, facebook_page_id?}]   for the demo to register

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from bots import registry
 from bots.registry import SandboxHandler
 from bots.sandbox.faults import Fault, FaultTable
+from bots.sandbox.oauth import stylesheet
 from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
 from bots.sandbox.world import World, load_world
@@ -148,8 +149,11 @@ class SandboxServer:
     def _admin(self, request: Request) -> Reply:
         """POST /_sandbox/faults {kind,...}; DELETE /_sandbox/faults; GET /_sandbox/faults;
         POST /_sandbox/clock {"now": iso} or {"advance_s": n}; GET /_sandbox/sent;
-        POST /_sandbox/revoke {"token": ...}."""
-        what, payload = request.path[len("/_sandbox/") :], request.json or {}
+        POST /_sandbox/revoke {"token": ...}; GET /_sandbox/consent.css."""
+        what = request.path[len("/_sandbox/") :]
+        if what == "consent.css":  # the consent pages' stylesheet (bots/sandbox/oauth.py)
+            return stylesheet()
+        payload = request.json or {}
         try:
             if what == "faults" and request.method == "POST":
                 return json_reply(201, {"id": self.add_fault(**payload)})

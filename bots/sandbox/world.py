@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bots.sandbox.clock import LivingClock
 from bots.x.ids import snowflake_at
 
 _MENTION = re.compile(r"(?<!\w)@([A-Za-z0-9_]{1,15})")
@@ -76,6 +77,9 @@ class World:
     requests_by_route: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     pending_codes: dict[str, dict] = field(default_factory=dict)
     refresh_tokens: dict[str, Grant] = field(default_factory=dict)
+    # (network, user id) of everyone who authorized the app through an OAuth flow here:
+    # whom the networks' webhooks report on (SandboxHandler.pushes).
+    subscribed: set[tuple[str, str]] = field(default_factory=set)
     # Faults the scenario switches on from the start (bots.sandbox.faults.Fault options).
     faults: list[dict] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
@@ -92,11 +96,16 @@ class World:
 
     def set_now(self, moment: datetime | str) -> None:
         with self.lock:
+            if isinstance(self.clock, LivingClock):  # shared with the app: move it for both
+                self.clock.jump_to(parse_at(moment))
+                return
             self.clock = None
             self.now = parse_at(moment)
 
     def advance(self, delta: timedelta) -> datetime:
         with self.lock:
+            if isinstance(self.clock, LivingClock):
+                return self.clock.advance(delta)
             self.now = self.current_time() + delta
             self.clock = None
             return self.now
@@ -127,7 +136,13 @@ class World:
         grant = Grant(token, network, user_id, kind, scopes, expires)
         with self.lock:
             self.grants[token] = grant
+            if kind == "user":
+                self.subscribed.add((network, user_id))
         return grant
+
+    def subscribers(self, network: str) -> list[str]:
+        with self.lock:
+            return sorted(user for name, user in self.subscribed if name == network)
 
     def revoke(self, token: str) -> None:
         with self.lock:

@@ -26,6 +26,9 @@ TWEET_FIELDS = [
 ]
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username"]
+AUTHOR_KEY = "_author"  # not X's: check_page puts the included author there
+TITLE_LENGTH = 80
+_SHORT_LINK = re.compile(r"https?://t\.co/\S+")
 _FLATTR_TAG = re.compile(r"(?<![\w#])#flattr\b", re.IGNORECASE)
 # X's automatic reply prefix: the handles of the people replied to, before the text.
 _REPLY_PREFIX = re.compile(r"(?:[ \t\n\u00a0]*@[A-Za-z0-9_]{1,15}(?![A-Za-z0-9_]))+")
@@ -33,6 +36,8 @@ _REPLY_PREFIX = re.compile(r"(?:[ \t\n\u00a0]*@[A-Za-z0-9_]{1,15}(?![A-Za-z0-9_]
 
 def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
     """Validate a list endpoint body; returns its posts and the included posts by id.
+    Each post whose author the page includes gains AUTHOR_KEY: that user's name and
+    username (how the pages name whoever holds the post).
 
     An RFC 7807 problem (`type`/`title`/`detail` and no `data`) or an `errors` list with
     neither `data` nor `meta` is an error, never an empty page. Errors that come with
@@ -56,7 +61,22 @@ def check_page(body: Any) -> tuple[list[dict], dict[str, dict]]:
     if not isinstance(includes, dict):
         raise MalformedResponse("'includes' is not an object")
     included = {p["id"]: p for p in includes.get("tweets", []) if isinstance(p, dict) and "id" in p}
+    authors = _included_users(includes)
+    for post in (*data, *included.values()):  # who wrote it, for the pages (core.names)
+        author = authors.get(str(post.get("author_id")))
+        if author is not None:
+            post[AUTHOR_KEY] = author
     return data, included
+
+
+def _included_users(includes: dict) -> dict[str, dict[str, str]]:
+    users = includes.get("users")
+    found: dict[str, dict[str, str]] = {}
+    for user in users if isinstance(users, list) else []:
+        if isinstance(user, dict) and user.get("id"):
+            found[str(user["id"])] = {k: user[k] for k in ("name", "username")
+                                      if isinstance(user.get(k), str)}
+    return found
 
 
 def problem_of(body: dict) -> str | None:
@@ -112,8 +132,29 @@ def post_targets(post: dict) -> tuple[Target, ...]:
     # A post is held for its author; an author id that is not one (never seen) leaves it
     # held for its URL, like a post without an author.
     held_by = identity.try_of(NETWORK, USER_KIND, author) if isinstance(author, str) else None
-    targets.append(Target(url=x_post_url(post["id"]), identity=str(held_by) if held_by else None))
+    names = post.get(AUTHOR_KEY) if held_by else None
+    names = names if isinstance(names, dict) else {}
+    targets.append(Target(url=x_post_url(post["id"]), identity=str(held_by) if held_by else None,
+                          title=post_title(post), holder_name=names.get("name"),
+                          holder_handle=names.get("username")))
     return tuple(targets)
+
+
+def post_title(post: dict) -> str | None:
+    """The start of a post's text, as a title: without X's reply prefix and short links,
+    on one line, at most TITLE_LENGTH characters (cut at a word, with an ellipsis)."""
+    note = post.get("note_tweet")
+    text = note.get("text") if isinstance(note, dict) else None
+    if not isinstance(text, str) or not text:
+        plain = post.get("text")
+        text = plain[reply_prefix_end(post, plain):] if isinstance(plain, str) else ""
+    else:
+        text = text[reply_prefix_end(post, text, use_range=False):]
+    words = " ".join(_SHORT_LINK.sub(" ", text).split())
+    if len(words) <= TITLE_LENGTH:
+        return words or None
+    cut = words[: TITLE_LENGTH - 1].rsplit(" ", 1)[0] or words[: TITLE_LENGTH - 1]
+    return cut + "\u2026"
 
 
 def _url_entities(post: dict) -> Iterable[dict]:

@@ -15,7 +15,8 @@ from bots.sandbox.request import Request
 from bots.sandbox.world import World, references
 from bots.x import NETWORK, sandbox_oauth
 from bots.x.sandbox_search import QueryError, mention_ids, search_ids
-from bots.x.webhook import x_signature
+from bots.x.webhook import webhook_secret, x_signature
+from config import Settings
 
 WINDOW = timedelta(minutes=15)
 # Per user, per 15 minutes, as X documents them.
@@ -568,3 +569,25 @@ def signed_webhook(body: dict, consumer_secret: str) -> tuple[bytes, dict[str, s
     raw = json.dumps(body).encode()
     return raw, {"Content-Type": "application/json",
                  "x-twitter-webhooks-signature": x_signature(consumer_secret, raw)}
+
+
+def pushes(world: World, settings: Settings, since: datetime, until: datetime
+           ) -> list[tuple[bytes, dict[str, str]]]:
+    """Account Activity events for what subscribed users did in (since, until]: their
+    likes, and their own posts (reposts, quotes, #flattr replies)."""
+    secret = webhook_secret(settings)
+    found = []
+    for user_id in world.subscribers(NETWORK):
+        with world.lock:
+            likes = [(at, post_id) for at, post_id in world.x_likes.get(user_id, [])
+                     if since < at <= until]
+            own = [post for post_id in world.x_timeline.get(user_id, [])
+                   if since < (post := world.x_posts[post_id])["at"] <= until]
+        for at, post_id in likes:
+            author = str(world.x_posts.get(post_id, {}).get("author_id", "1"))
+            found.append(signed_webhook(account_activity_event(
+                "like", user_id, at, post_id=post_id, author_id=author), secret))
+        for post in own:
+            found.append(signed_webhook(account_activity_event(
+                "post", user_id, post["at"], post_id=post["id"]), secret))
+    return found

@@ -34,8 +34,12 @@ def authorize(world: World, request: Request) -> Reply:
         for p in world.people
         if "x" in p
     ]
+    known = {user_id for user_id, _ in people} | {str(world.service.get("x_user_id", ""))}
+    others = [(u["id"], f"@{u['username']} ({u['name']})") for u in world.x_users.values()
+              if u["id"] not in known]
     return approve_page(
-        "Authorize Flattr to use your X account", "/i/oauth2/authorize/approve", dict(q), people
+        "Authorize Flattr to use your X account", "/i/oauth2/authorize/approve", dict(q), people,
+        others=others, network="X",
     )
 
 
@@ -77,11 +81,20 @@ def token(world: World, request: Request) -> Reply:
     return _x_oauth_error("unsupported_grant_type", f"grant_type {grant_type!r}")
 
 
+def access_lifetime(world: World) -> timedelta:
+    """X's two hours, unless the scenario says otherwise (`service.x_access_lifetime_hours`:
+    the living sandbox, whose clock runs thousands of times faster than the worker's refresh
+    job was made for)."""
+    hours = world.service.get("x_access_lifetime_hours")
+    return timedelta(hours=float(hours)) if hours else X_ACCESS_LIFETIME
+
+
 def _x_tokens(world: World, user_id: str, scopes: tuple[str, ...]) -> Reply:
-    access = world.issue_token(NETWORK, user_id, scopes=scopes, lifetime=X_ACCESS_LIFETIME)
+    lifetime = access_lifetime(world)
+    access = world.issue_token(NETWORK, user_id, scopes=scopes, lifetime=lifetime)
     body = {
         "token_type": "bearer",
-        "expires_in": int(X_ACCESS_LIFETIME.total_seconds()),
+        "expires_in": int(lifetime.total_seconds()),
         "access_token": access.token,
         "scope": " ".join(scopes),
     }

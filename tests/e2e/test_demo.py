@@ -72,12 +72,19 @@ def test_flattr_demo_command(tmp_path: Path, reference: DemoResult) -> None:
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["check"] == "ok" and data["notifications"] == reference.delivered
-    assert {k: v for k, v in data.items() if k not in ("notifications", "check")} == \
-        reference.report
+    assert {k: v for k, v in data.items()
+            if k not in ("notifications", "check", "not_flattred")} == reference.report
+    reasons = data["not_flattred"]  # why the others are not flattrs, by count
+    assert reasons == reference.not_flattred() and reasons["no_means"] > 0  # dave's
+    assert sum(reasons.values()) + reference.poll.flattrs == reference.poll.activities
     assert "[demo]" in done.stderr and "100%" in done.stderr  # the progress display
     readable = subprocess.run([str(flattr), "demo"], cwd=tmp_path, capture_output=True,
                               text=True, timeout=120)
     assert readable.returncode == 0
-    for words in ("creator0", "escrow", "notifications:", "self-check: ok"):
+    for words in ("creator0", "escrow", "notifications:", "self-check: ok",
+                  "no money (wallet below the minimum", "creators who joined: creator0",
+                  "next: flattr web --with-sandbox"):
         assert words in readable.stdout
+    people = readable.stdout.split("person ", 1)[1].split("creator ", 1)[0]
+    assert "creator0" not in people and "dave" in people  # creators apart from people
     assert list(tmp_path.iterdir()) == []  # nothing left behind without --db

@@ -1,73 +1,25 @@
 """The flows in headless Chromium (Debian's /usr/bin/chromium driven by Playwright; no
 browser download): sign up, set a budget, connect X and Facebook on the sandbox's own
 authorize pages, see flattrs appear after the worker's poll, withdraw one, close the month,
-and as a creator claim the X identity and see its escrow released. Every page is saved to
-docs/screenshots/."""
+and as a creator claim the X identity and see its escrow released. Every page is
+photographed (tests/web/browser.py says where)."""
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from core.models import Person
 from runtime.app import App
-from tests.web.conftest import ALICE_FB, ALICE_X, PASSWORD
+from tests.web.browser import authorize, browser_page, needs_chromium, shot, sign_up
+from tests.web.conftest import ALICE_FB, ALICE_X
 from tests.web.flow import close_october, poll, push_webhooks
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                       reason=f"{CHROMIUM} is not installed (apt-get install chromium)"),
-]
-
-
-@pytest.fixture
-def browser_page() -> Iterator:  # type: ignore[type-arg]
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 960, "height": 640})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
-
-
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_up(page, base: str, name: str, *, screenshot: bool = False) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/signup")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.fill("input[name=password2]", PASSWORD)
-    if screenshot:
-        shot(page, "signup")
-    page.click("button[type=submit]:has-text('Create my account')")
-    page.wait_for_url(f"{base}/me")
-
-
-def authorize(page, label: str, screenshot: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    """On the sandbox's authorize page: pick the account, press Authorize."""
-    page.wait_for_selector("select[name=user_id]")
-    page.select_option("select[name=user_id]", label=label)
-    if screenshot:
-        shot(page, screenshot)
-    page.click("button[value=approve]")
+pytestmark = needs_chromium
+__all__ = ["browser_page"]  # a fixture
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -81,10 +33,10 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     sign_up(page, base, "alice", screenshot=True)
     page.fill("#budget input[name=amount] >> nth=0", "5.00")
     page.click("button:has-text('Set budget')")
-    page.wait_for_selector("text=From 2026-11 on, your monthly budget is 5.00 EUR")
+    page.wait_for_selector("text=From 2026-11 on, your monthly budget is 5.00\u00a0EUR")
     page.fill("input[placeholder='20.00']", "20.00")
     page.click("button:has-text('Top up (sandbox)')")
-    assert page.inner_text("#wallet") == "20.00 EUR"
+    assert page.inner_text("#wallet") == "20.00\u00a0EUR"
 
     page.click("#connect-x")
     authorize(page, "@alice", screenshot="sandbox-x-authorize")
@@ -102,7 +54,10 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     assert page.locator("tr.flattr").count() == 3
     shot(page, "me")
 
-    page.locator("tr.flattr", has_text="facebook").locator("button:has-text('Withdraw')").click()
+    page.locator("tr.flattr", has_text="Facebook").locator("button:has-text('Withdraw')").click()
+    page.wait_for_selector("#confirm")  # it asks first, without JavaScript
+    shot(page, "confirm-withdraw")
+    page.click("#confirm-button")
     page.wait_for_selector("text=Withdrawn: it will not get a share")
     assert page.locator("tr.flattr.withdrawn").count() == 1
 
@@ -111,7 +66,7 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     page.reload()
     page.click("#statements a:has-text('2026-10')")
     page.wait_for_selector("text=Statement for 2026-10")
-    assert page.locator("text=held for twitter:").count() == 2
+    assert page.locator("text=held for Bob (@bobmakes on X)").count() == 2
     shot(page, "statement")
 
     page.click("button:has-text('Sign out')")
@@ -120,19 +75,21 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=Connected X as @bobmakes")
     page.goto(base + "/creator")
-    assert "2.00 EUR" in page.inner_text("#escrow")
+    assert "2.00\u00a0EUR" in page.inner_text("#escrow")
     shot(page, "creator-escrow-waiting")
     page.click("#claim-x")
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=claimed twitter:")
-    assert "2.00 EUR released from escrow" in page.inner_text(".flash")
-    assert "1.80 EUR" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
+    assert "2.00\u00a0EUR released from escrow" in page.inner_text(".flash")
+    assert "1.80\u00a0EUR" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
     shot(page, "creator")
 
     with app.db.unit_of_work() as session:
         session.execute(select(Person).where(Person.name == "bob")).scalar_one().is_admin = True
     page.goto(base + "/admin/")
     page.wait_for_selector("text=Linked accounts")
+    linked = page.locator("section", has_text="Linked accounts").inner_text()
+    assert "alice\tx" in linked and "bob\tx" in linked  # names, not person ids
     shot(page, "admin")
 
     page.goto(base + "/callback/x?state=forged&code=forged")

@@ -32,7 +32,7 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     connect(alice, csrf, "facebook", ALICE_FB)
     page = alice.get("/me").get_data(as_text=True)
     assert "@alice" in page and "Alice" in page and page.count("status-active") == 2
-    assert "20.00 EUR" in page and "5.00 EUR" in page
+    assert "20.00\u00a0EUR" in page and "5.00\u00a0EUR" in page
 
     assert poll(app).polled == 2  # the first poll only records where the streams are
     clock.set(datetime(2026, 10, 1, 10, 30, tzinfo=UTC))
@@ -43,33 +43,40 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     assert page.count('class="flattr"') == 3
 
     facebook_flattr = next(f for f in _flattrs(app) if f.source == "facebook")
+    asked = alice.post(f"/me/flattrs/{facebook_flattr.id}/withdraw", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.get_data(
+        as_text=True)  # a page that asks first; nothing withdrawn yet
+    assert next(f for f in _flattrs(app) if f.source == "facebook").withdrawn_at is None
     response = alice.post(f"/me/flattrs/{facebook_flattr.id}/withdraw",
-                          data={"csrf_token": csrf})
+                          data={"csrf_token": csrf, "confirm": "yes"})
     assert response.status_code == 303
     assert "flattr withdrawn" in alice.get("/me").get_data(as_text=True)
     # nobody else can withdraw alice's flattrs
     mallory = web.test_client()
     other = sign_up(mallory, "mallory")
     x_flattr = next(f for f in _flattrs(app) if f.source == "x")
-    mallory.post(f"/me/flattrs/{x_flattr.id}/withdraw", data={"csrf_token": other})
+    mallory.post(f"/me/flattrs/{x_flattr.id}/withdraw",
+                 data={"csrf_token": other, "confirm": "yes"})
     assert next(f for f in _flattrs(app) if f.id == x_flattr.id).withdrawn_at is None
 
     close_october(app)
     clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     page = alice.get("/me").get_data(as_text=True)
-    assert "2026-10" in page and "2.00 EUR" in page  # October's budget, charged
+    assert "2026-10" in page and "2.00\u00a0EUR" in page  # October's budget, charged
     statement = alice.get("/me/statements/2026-10").get_data(as_text=True)
-    assert f"held for twitter:{BOB_X}" in statement
+    # Names, not ids: the creator as X showed them, the post by the start of its text.
+    assert f'held for <span class="who" title="twitter:{BOB_X}">Bob (@bobmakes on X)' in statement
+    assert ">Another one</a>" in statement and ">https://x.com/i/status/" not in statement
 
     bob = web.test_client()
     bob_csrf = sign_up(bob, "bob")
     connect(bob, bob_csrf, "x", BOB_X)  # linked, not yet claimed: the escrow waits for him
     creator = bob.get("/creator").get_data(as_text=True)
-    assert f"twitter:{BOB_X}" in creator and "2.00 EUR" in creator
+    assert "Bob (@bobmakes on X)" in creator and "2.00\u00a0EUR" in creator
     connect(bob, bob_csrf, "x", BOB_X, purpose="claim")
     creator = bob.get("/creator").get_data(as_text=True)
     assert 'class="claim"' in creator and f"twitter:{BOB_X}" in creator
-    assert 'class="earning"' in creator and "1.80 EUR" in creator  # 2.00 less the 10% fee
+    assert 'class="earning"' in creator and "1.80\u00a0EUR" in creator  # 2.00 less the 10% fee
     assert "No escrow is waiting" in creator
 
 
@@ -112,8 +119,10 @@ def test_triggers_and_disconnect(client: FlaskClient, app: App) -> None:
                 data={"csrf_token": csrf, "trigger": ["likes", "bogus"]})
     with app.db.unit_of_work() as session:
         assert session.get(SocialAccount, account_id).triggers == "explicit,likes"
+    asked = client.post(f"/accounts/{account_id}/disconnect", data={"csrf_token": csrf})
+    assert asked.status_code == 200 and "Disconnect X @alice?" in asked.get_data(as_text=True)
     assert client.post(f"/accounts/{account_id}/disconnect",
-                       data={"csrf_token": csrf}).status_code == 303
+                       data={"csrf_token": csrf, "confirm": "yes"}).status_code == 303
     with app.db.unit_of_work() as session:  # kept, so "never your own" still knows it
         gone = session.get(SocialAccount, account_id)
         assert gone.status == accounts.DISCONNECTED and gone.token_ciphertext is None
@@ -139,7 +148,7 @@ def test_someone_elses_account_cannot_be_touched(web: Flask, app: App) -> None:
     with app.db.unit_of_work() as session:
         account_id = session.execute(select(SocialAccount.id)).scalar_one()
     response = mallory.post(f"/accounts/{account_id}/disconnect",
-                            data={"csrf_token": sign_up(mallory, "mallory")})
+                            data={"csrf_token": sign_up(mallory, "mallory"), "confirm": "yes"})
     assert response.status_code in (303, 400)
     with app.db.unit_of_work() as session:
         assert session.get(SocialAccount, account_id) is not None
@@ -184,7 +193,7 @@ def test_admin_pages_need_the_admin_role(client: FlaskClient, app: App) -> None:
     assert client.get("/admin/").status_code == 200
     assert client.post("/admin/topup", data={"csrf_token": csrf, "name": "alice",
                                              "amount": "5.00"}).status_code == 303
-    assert "5.00 EUR" in client.get("/me").get_data(as_text=True)
+    assert "5.00\u00a0EUR" in client.get("/me").get_data(as_text=True)
 
 
 def test_healthz(client: FlaskClient) -> None:
@@ -199,7 +208,10 @@ def test_notification_preferences_and_opt_out(client: FlaskClient, app: App) -> 
     with app.db.unit_of_work() as session:
         person = session.execute(select(Person)).scalar_one()
         assert (person.notify_channels, person.digest_enabled) == ("email,log", True)
-    client.post("/creator/opt-out", data={"csrf_token": csrf})
+    asked = client.post("/creator/opt-out", data={"csrf_token": csrf}).get_data(as_text=True)
+    assert "This is for good" in asked and "we will never send you" not in client.get(
+        "/creator").get_data(as_text=True)
+    client.post("/creator/opt-out", data={"csrf_token": csrf, "confirm": "yes"})
     page = client.get("/creator").get_data(as_text=True)
     assert "we will never send you a message" in page
     with app.db.unit_of_work() as session:
