@@ -53,6 +53,9 @@ class Recipient:
     name: str
     email: str | None = None
     on: Mapping[str, Reach] = field(default_factory=dict)  # network name -> Reach
+    # The language messages are written in: a person's setting; English for an identity
+    # who has not joined (we know nothing of them).
+    language: str = "en"
 
     def at(self, network: str) -> Reach | None:
         return self.on.get(network)

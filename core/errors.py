@@ -2,7 +2,16 @@
 
 
 class UserError(Exception):
-    """Bad input or a refused request; nothing was written."""
+    """Bad input or a refused request; nothing was written.
+
+    `message` is English, with `%(name)s` placeholders filled from `params`: `str(error)` is
+    the English sentence (the CLI's), and the web app shows `message` translated (it is the
+    catalogue's message id) with the same `params`."""
+
+    def __init__(self, message: str, /, **params: object) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message % params if params else message)
 
 
 class UnknownPerson(UserError):

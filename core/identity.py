@@ -111,7 +111,8 @@ def parse(text: str) -> Identity:
             if re.fullmatch(scheme.id_pattern, rest):
                 return Identity(scheme.network, scheme.kind, rest)
             break
-    raise InvalidIdentity(f"not an identity: {value[:200]!r} (expected {_expected()})")
+    raise InvalidIdentity("not an identity: %(text)r (expected %(expected)s)",
+                          text=value[:200], expected=_expected())
 
 
 def try_parse(text: str | None) -> Identity | None:
@@ -129,7 +130,8 @@ def of(network: str, kind: str, id: str) -> Identity:
     """A checked identity: the id must match the scheme's pattern."""
     scheme = _scheme_of(network, kind)
     if scheme is not _URL and not re.fullmatch(scheme.id_pattern, id):
-        raise InvalidIdentity(f"not a {scheme.prefix}ID identity: {id[:200]!r}")
+        raise InvalidIdentity("not a %(prefix)sID identity: %(text)r", prefix=scheme.prefix,
+                              text=id[:200])
     return Identity(network, kind, id)
 
 
@@ -152,7 +154,8 @@ def account(network: str, external_user_id: str) -> Identity:
         if scheme.network == network and scheme.account:
             return of(network, scheme.kind, external_user_id)
     known = sorted({s.network for s in _SCHEMES.values() if s.account})
-    raise InvalidIdentity(f"unknown network {network!r}: use {' or '.join(known)}")
+    raise InvalidIdentity("unknown network %(network)r: use %(known)s", network=network,
+                          known=" or ".join(known))
 
 
 def prefix(network: str, kind: str) -> str:
@@ -180,7 +183,8 @@ def _scheme_of(network: str, kind: str) -> Scheme:
     for scheme in _SCHEMES.values():
         if (scheme.network, scheme.kind) == (network, kind):
             return scheme
-    raise InvalidIdentity(f"no identity scheme for {network}/{kind}")
+    raise InvalidIdentity("no identity scheme for %(network)s/%(kind)s", network=network,
+                          kind=kind)
 
 
 def _expected() -> str:

@@ -65,16 +65,18 @@ def text(value: str, *, field: str, max_length: int = MAX_TEXT, allow: str = "",
          required: bool = False) -> str:
     """`value` unchanged, if it has no control character (but those in `allow`) and fits."""
     if not isinstance(value, str):
-        raise InvalidInput(f"{field}: expected text")
+        raise InvalidInput("%(field)s: expected text", field=field)
     char = bad_character(value, allow=allow)
     if char is not None:
-        what = "a NUL byte" if char == "\0" else f"a control character (U+{ord(char):04X})"
-        raise InvalidInput(f"{field} must not contain {what}")
+        if char == "\0":
+            raise InvalidInput("%(field)s must not contain a NUL byte", field=field)
+        raise InvalidInput("%(field)s must not contain a control character (U+%(code)s)",
+                           field=field, code=f"{ord(char):04X}")
     if len(value) > max_length:
-        raise InvalidInput(f"{field} is too long: {len(value)} characters (at most "
-                           f"{max_length})")
+        raise InvalidInput("%(field)s is too long: %(length)s characters (at most "
+                           "%(max)s)", field=field, length=len(value), max=max_length)
     if required and not value.strip():
-        raise InvalidInput(f"{field} must not be empty")
+        raise InvalidInput("%(field)s must not be empty", field=field)
     return value
 
 
@@ -93,7 +95,7 @@ def email(value: str | None, *, field: str = "e-mail address") -> str | None:
     if address is None:
         return None
     if not _EMAIL.fullmatch(address):
-        raise InvalidInput(f"not an e-mail address: {shown(address)}")
+        raise InvalidInput("not an e-mail address: %(text)s", text=shown(address))
     return address
 
 
@@ -107,10 +109,12 @@ def ascii_int(value: str, *, field: str, minimum: int = 0,
     """A whole number written with ASCII digits only (no sign, no spaces, no '١٢')."""
     raw = text(value, field=field, max_length=20)
     if not _ASCII_INT.fullmatch(raw):
-        raise InvalidInput(f"{field} must be a whole number (digits 0-9): {shown(raw)}")
+        raise InvalidInput("%(field)s must be a whole number (digits 0-9): %(text)s",
+                           field=field, text=shown(raw))
     number = int(raw)
     if not minimum <= number <= maximum:
-        raise InvalidInput(f"{field} must be between {minimum} and {maximum}: {raw}")
+        raise InvalidInput("%(field)s must be between %(min)s and %(max)s: %(text)s",
+                           field=field, min=minimum, max=maximum, text=raw)
     return number
 
 
@@ -120,11 +124,12 @@ def ascii_decimal(value: str, *, field: str, minimum: float = 0.0,
     of seconds, a speed: never money, which is core.money's)."""
     raw = text(value, field=field, max_length=20)
     if not _ASCII_DECIMAL.fullmatch(raw):
-        raise InvalidInput(f"{field} must be a number such as 5 or 0.5 (digits 0-9): "
-                           f"{shown(raw)}")
+        raise InvalidInput("%(field)s must be a number such as 5 or 0.5 (digits 0-9): "
+                           "%(text)s", field=field, text=shown(raw))
     number = float(raw)
     if not minimum <= number <= maximum:
-        raise InvalidInput(f"{field} must be between {minimum:g} and {maximum:g}: {raw}")
+        raise InvalidInput("%(field)s must be between %(min)s and %(max)s: %(text)s",
+                           field=field, min=f"{minimum:g}", max=f"{maximum:g}", text=raw)
     return number
 
 
@@ -133,13 +138,15 @@ def period(value: str, *, field: str = "period") -> str:
     or '9999-12' match the pattern but lead to no datetime."""
     raw = text(value, field=field, max_length=20)
     if not raw.isascii():
-        raise InvalidPeriod(f"not a period: {shown(raw)} (expected YYYY-MM with digits 0-9)")
+        raise InvalidPeriod("not a period: %(text)s (expected YYYY-MM with digits 0-9)",
+                            text=shown(raw))
     checked = parse_period(raw)
     try:
         period_start(checked)
         period_end(checked)
     except (ValueError, OverflowError) as exc:
-        raise InvalidPeriod(f"{field} {checked} is out of range") from exc
+        raise InvalidPeriod("%(field)s %(period)s is out of range", field=field,
+                            period=checked) from exc
     return checked
 
 
@@ -148,11 +155,12 @@ def moment(value: str, *, field: str = "time") -> datetime:
     in UTC; an empty value is an error, never "no value"."""
     raw = text(value, field=field, max_length=40)
     if not raw.strip() or not raw.isascii():
-        raise InvalidPeriod(f"not an ISO 8601 time: {shown(raw)}")
+        raise InvalidPeriod("not an ISO 8601 time: %(text)s", text=shown(raw))
     try:
         return parse_moment(raw)
     except OverflowError as exc:
-        raise InvalidPeriod(f"{field} out of range: {shown(raw)}") from exc
+        raise InvalidPeriod("%(field)s out of range: %(text)s", field=field,
+                            text=shown(raw)) from exc
 
 
 def json_depth(data: str | bytes) -> int:
@@ -183,10 +191,13 @@ def load_json(data: str | bytes, *, what: str = "the body", max_bytes: int = MAX
     """Parse JSON whose size and depth are bounded first: InvalidInput otherwise."""
     size = len(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
     if size > max_bytes:
-        raise InvalidInput(f"{what} is too large: {size} bytes (at most {max_bytes})")
+        raise InvalidInput("%(what)s is too large: %(size)s bytes (at most %(max)s)",
+                           what=what, size=size, max=max_bytes)
     if json_depth(data) > max_depth:
-        raise InvalidInput(f"{what} is nested too deeply (at most {max_depth} levels)")
+        raise InvalidInput("%(what)s is nested too deeply (at most %(max)s levels)",
+                           what=what, max=max_depth)
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise InvalidInput(f"{what} is not JSON: {str(exc)[:80]}") from exc
+        raise InvalidInput("%(what)s is not JSON: %(reason)s", what=what,
+                           reason=str(exc)[:80]) from exc

@@ -90,6 +90,9 @@ class Person(Base):
     # out, a new password, an operator's revoke) ends every copy of every session.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # The language of the pages and messages ("en", "fr"); None: the browser's choice on
+    # the pages, English in messages sent while they are away.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Budget(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from core.errors import UserError
 
@@ -24,12 +25,12 @@ def parse_cents(text: str) -> int:
     match = _AMOUNT.fullmatch(text) if isinstance(text, str) else None
     if not match:
         shown = text[:40] if isinstance(text, str) else text
-        raise InvalidAmount(f"not an amount: {shown!r} (expected e.g. 5.00)")
+        raise InvalidAmount("not an amount: %(text)r (expected e.g. 5.00)", text=shown)
     whole, frac = match.group(1), (match.group(2) or "")
     if len(whole.lstrip("0")) > len(str(MAX_CENTS // 100)) or (
             cents := int(whole) * 100 + int(frac.ljust(2, "0"))) > MAX_CENTS:
-        raise InvalidAmount(f"amount too large: {text.strip()[:40]}"
-                            f" (at most {format_cents(MAX_CENTS)})")
+        raise InvalidAmount("amount too large: %(text)s (at most %(max)s)",
+                            text=text.strip()[:40], max=format_cents(MAX_CENTS))
     return cents
 
 
@@ -37,3 +38,15 @@ def format_cents(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
     return f"{sign}{whole}.{frac:02d}"
+
+
+@dataclass(frozen=True)
+class Amount:
+    """An amount inside a message (a UserError's params): "2.00 EUR" as text; the web app
+    formats it for the reader's locale instead."""
+
+    cents: int
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{format_cents(self.cents)} {self.currency}"

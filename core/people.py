@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import inputs, ledger
 from core.errors import BudgetTooLow, UnknownPerson, UserError
 from core.models import Budget, Person
-from core.money import format_cents
+from core.money import Amount
 from core.periods import next_period, period_of
 from core.rules import Rules
 
@@ -24,7 +24,7 @@ def find_person(session: Session, name: str) -> Person:
     person = (session.execute(select(Person).where(Person.name == name)).scalar_one_or_none()
               if isinstance(name, str) and _NAME.fullmatch(name) else None)
     if person is None:
-        raise UnknownPerson(f"unknown person: {inputs.shown(str(name))}")
+        raise UnknownPerson("unknown person: %(name)s", name=inputs.shown(str(name)))
     return person
 
 
@@ -35,21 +35,21 @@ def add_person(
     """A new person whose budget counts from the current period."""
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise UserError(
-            f"bad name {inputs.shown(str(name))}: use 1-64 letters, digits, '.', '_' or '-',"
-            " starting with a letter or digit"
+            "bad name %(name)s: use 1-64 letters, digits, '.', '_' or '-',"
+            " starting with a letter or digit", name=inputs.shown(str(name))
         )
     _check_budget(rules, budget)
     if funds < 0:
         raise UserError("funds must not be negative")
     if session.execute(select(Person.id).where(Person.name == name)).first():
-        raise UserError(f"a person named {name!r} already exists")
+        raise UserError("a person named %(name)r already exists", name=name)
     person = Person(name=name, email=inputs.email(email), announce_flattrs=False,
                     created_at=now)
     try:
         with session.begin_nested():
             session.add(person)
     except IntegrityError:
-        raise UserError(f"a person named {name!r} already exists") from None
+        raise UserError("a person named %(name)r already exists", name=name) from None
     session.add(Budget(person_id=person.id, effective_period=period_of(now), cents=budget))
     if funds:
         topup(session, person, funds, now=now)
@@ -100,6 +100,7 @@ def wallet_balance(session: Session, person_id: int) -> int:
 def _check_budget(rules: Rules, budget: int) -> None:
     if budget < rules.min_monthly_budget:
         raise BudgetTooLow(
-            f"budget {format_cents(budget)} {rules.currency} is below the minimum of "
-            f"{format_cents(rules.min_monthly_budget)} {rules.currency}"
+            "budget %(budget)s is below the minimum of %(minimum)s",
+            budget=Amount(budget, rules.currency),
+            minimum=Amount(rules.min_monthly_budget, rules.currency),
         )

@@ -25,10 +25,10 @@ def parse_period(text: str) -> str:
     match = _PERIOD.fullmatch(text) if isinstance(text, str) else None
     if not match:
         shown = text[:40] if isinstance(text, str) else text
-        raise InvalidPeriod(f"not a period: {shown!r} (expected YYYY-MM, e.g. 2026-10)")
+        raise InvalidPeriod("not a period: %(text)r (expected YYYY-MM, e.g. 2026-10)", text=shown)
     if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-        raise InvalidPeriod(f"period {text} is out of range"
-                            f" ({FIRST_YEAR}-01 to {LAST_YEAR}-12)")
+        raise InvalidPeriod("period %(period)s is out of range (%(first)s-01 to %(last)s-12)",
+                            period=text, first=FIRST_YEAR, last=LAST_YEAR)
     return text
 
 
@@ -88,13 +88,14 @@ def as_utc(moment: datetime) -> datetime:
 def parse_moment(text: str) -> datetime:
     """An ISO 8601 timestamp (ASCII digits only); naive ones are taken as UTC."""
     if not text.isascii() or not text.strip() or text != text.strip():
-        raise InvalidPeriod(f"not an ISO 8601 time: {text[:40]!r}")
+        raise InvalidPeriod("not an ISO 8601 time: %(text)r", text=text[:40])
     try:
         moment = as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except (ValueError, OverflowError) as exc:
-        raise InvalidPeriod(f"not an ISO 8601 time: {text[:40]!r}") from exc
+        raise InvalidPeriod("not an ISO 8601 time: %(text)r", text=text[:40]) from exc
     if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise InvalidPeriod(f"time {text} is out of range ({FIRST_YEAR} to {LAST_YEAR})")
+        raise InvalidPeriod("time %(text)s is out of range (%(first)s to %(last)s)", text=text,
+                            first=FIRST_YEAR, last=LAST_YEAR)
     return moment
 
 
@@ -102,5 +103,5 @@ def _year_month(period: str) -> tuple[int, int]:
     """Year and month of a period already known to be canonical (a parsed or a stored one)."""
     match = _PERIOD.fullmatch(period)
     if not match:
-        raise InvalidPeriod(f"not a period: {period[:40]!r} (expected YYYY-MM)")
+        raise InvalidPeriod("not a period: %(text)r (expected YYYY-MM)", text=period[:40])
     return int(match.group(1)), int(match.group(2))

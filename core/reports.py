@@ -73,7 +73,8 @@ def report(session: Session, rules: Rules, period: str) -> dict[str, Any]:
     parse_period(period)
     stage, flattrs = session.execute(text(_KNOWN), {"p": period}).one()
     if stage is None and not flattrs:
-        raise UnknownPeriod(f"unknown period {period}: nothing was flattred or settled in it")
+        raise UnknownPeriod("unknown period %(period)s: nothing was flattred or settled in it",
+                            period=period)
     args = {"p": period}
     people = [
         {"name": n, "budget_cents": int(b), "charged_cents": int(c), "flattrs": int(k)}

@@ -61,7 +61,8 @@ def settle(db: Database, rules: Rules, period: str, *, now: datetime,
     parse_period(period)  # canonical only: another spelling of a month would charge it twice
     if period_end(period) > now:
         ends = f"{period_end(period):%Y-%m-%d}"
-        raise PeriodNotOver(f"period {period} is not over yet (it ends {ends})")
+        raise PeriodNotOver("period %(period)s is not over yet (it ends %(ends)s)",
+                            period=period, ends=ends)
     lock = _AdvisoryLock(db, LOCK_NAMESPACE * 1_000_000 + period_index(period))
     if not lock.acquire():
         return SettleResult(period, "busy", ())

@@ -32,7 +32,7 @@ def add_thing(session: Session, rules: Rules, url: str, owner: Person, *, now: d
     thing = _find_or_create(session, canonical, str(identity.url(canonical)), title, owner.id,
                            now)
     if thing.owner_id not in (None, owner.id):
-        raise AlreadyClaimed(f"{canonical} already belongs to someone else")
+        raise AlreadyClaimed("%(what)s already belongs to someone else", what=canonical)
     thing.owner_id = owner.id
     if title:
         thing.title = title[:300]
@@ -51,7 +51,7 @@ def find_thing(session: Session, canonical_url: str) -> Thing | None:
 def get_thing(session: Session, url: str) -> Thing:
     thing = find_thing(session, canonicalize(url))
     if thing is None:
-        raise UnknownThing(f"unknown thing: {url}")
+        raise UnknownThing("unknown thing: %(url)s", url=url)
     return thing
 
 
@@ -154,13 +154,14 @@ def claim(session: Session, rules: Rules, person: Person, identity_or_prefix: st
         _refuse_overlapping_prefix(session, person, value)
     existing = session.execute(select(Claim).where(Claim.value == value)).scalar_one_or_none()
     if existing is not None and existing.person_id != person.id:
-        raise AlreadyClaimed(f"{value} is already claimed by someone else")
+        raise AlreadyClaimed("%(what)s is already claimed by someone else", what=value)
     if existing is None:
         try:
             with session.begin_nested():
                 session.add(Claim(person_id=person.id, kind=kind, value=value, created_at=now))
         except IntegrityError:
-            raise AlreadyClaimed(f"{value} was claimed by someone else just now") from None
+            raise AlreadyClaimed("%(what)s was claimed by someone else just now",
+                                 what=value) from None
 
     params: dict[str, object]
     if kind == "identity":
@@ -207,7 +208,8 @@ def _refuse_overlapping_prefix(session: Session, person: Person, prefix: str) ->
         ).limit(1)
     ).scalar_one_or_none()
     if other is not None:
-        raise AlreadyClaimed(f"{prefix} overlaps {other}, which someone else claimed")
+        raise AlreadyClaimed("%(what)s overlaps %(other)s, which someone else claimed",
+                             what=prefix, other=other)
 
 
 def release_owned_escrow(session: Session, rules: Rules, person_id: int, match: str,

@@ -60,17 +60,18 @@ def canonicalize(url: str) -> str:
     whose canonical form is longer than MAX_URL_LENGTH.
     """
     if not isinstance(url, str):
-        raise InvalidURL(f"not a URL: {url!r:.200}")
+        raise InvalidURL("not a URL: %(text).200r", text=url)
     try:
         canonical = _canonicalize(url)
     except InvalidURL:
         raise
     except (ValueError, UnicodeError) as exc:  # what urllib, idna or ipaddress refuse
-        raise InvalidURL(f"not a URL: {url[:200]!r} ({type(exc).__name__})") from exc
+        raise InvalidURL("not a URL: %(text)r (%(reason)s)", text=url[:200],
+                         reason=type(exc).__name__) from exc
     if len(canonical) > MAX_URL_LENGTH:
         raise InvalidURL(
-            f"URL too long: {len(canonical)} characters once encoded "
-            f"(at most {MAX_URL_LENGTH}): {url[:100]!r}..."
+            "URL too long: %(length)s characters once encoded (at most %(max)s): %(text)r...",
+            length=len(canonical), max=MAX_URL_LENGTH, text=url[:100],
         )
     return canonical
 
@@ -83,7 +84,7 @@ def _canonicalize(url: str) -> str:
         if target is None:
             return _rebuild(parts)
         current = target
-    raise InvalidURL(f"too many nested redirect wrappers: {url[:200]!r}")
+    raise InvalidURL("too many nested redirect wrappers: %(text)r", text=url[:200])
 
 
 def x_post_id(url: str) -> str | None:
@@ -212,15 +213,16 @@ def _under(host: str, domains: tuple[str, ...] | frozenset[str]) -> bool:
 def _split(url: str):  # type: ignore[no-untyped-def]
     text = url.strip()
     if not text or len(text) > MAX_URL_LENGTH or any(c.isspace() or ord(c) < 32 for c in text):
-        raise InvalidURL(f"not a URL: {text[:200]!r}")
+        raise InvalidURL("not a URL: %(text)r", text=text[:200])
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise InvalidURL(f"not a URL: {text[:200]!r} ({exc})") from exc
+        raise InvalidURL("not a URL: %(text)r (%(reason)s)", text=text[:200],
+                         reason=str(exc)) from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise InvalidURL(f"not an absolute http(s) URL: {text[:200]!r}")
+        raise InvalidURL("not an absolute http(s) URL: %(text)r", text=text[:200])
     host = _canonical_host(parts.hostname, text)
     return scheme, host, port, parts.path, parts.query
 
@@ -232,7 +234,7 @@ def _canonical_host(host: str, text: str) -> str:
     """A DNS name as lower-case ASCII (IDNA for internationalised names), or an IP literal.
     Refuses empty labels, labels over 63 characters, leading or trailing hyphens and
     labels of underscores only."""
-    refused = InvalidURL(f"not a valid host name in {text[:200]!r}")
+    refused = InvalidURL("not a valid host name in %(text)r", text=text[:200])
     if ":" in host:  # urlsplit gives IPv6 literals without their brackets; no zone ids
         if "%" in host:
             raise refused

@@ -94,9 +94,9 @@ def authenticate(session: Session, name: str, password: str, *, now: datetime,
     paused = len(recent) >= SIGN_IN_ATTEMPTS
     if paused and (person is None or not known_device(person)):
         again = recent[-1] + SIGN_IN_WINDOW
-        raise TooManySignIns(f"too many failed sign-ins for this name: try again after"
-                             f" {again:%H:%M} UTC, or sign in from a browser you signed in"
-                             " with before")
+        raise TooManySignIns("too many failed sign-ins for this name: try again after"
+                             " %(time)s UTC, or sign in from a browser you signed in"
+                             " with before", time=f"{again:%H:%M}")
     if person is None or not person.password_hash:
         verify_password(password, _dummy_hash())  # same cost as a real check
         person = None
@@ -143,9 +143,9 @@ def unpause(session: Session, name: str) -> int:
 
 def check_password(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise UserError(f"choose a password of at least {MIN_PASSWORD} characters")
+        raise UserError("choose a password of at least %(n)s characters", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise UserError(f"a password must be at most {MAX_PASSWORD} characters")
+        raise UserError("a password must be at most %(n)s characters", n=MAX_PASSWORD)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

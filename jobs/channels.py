@@ -67,6 +67,7 @@ class EmailChannel:
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = self.sender, recipient.email, message.subject
         mail.set_content(message.text)
+        mail["Content-Language"] = recipient.language  # after: set_content drops Content-*
         try:
             with smtplib.SMTP(self.host or "", self.port, timeout=self.timeout) as smtp:
                 smtp.send_message(mail)

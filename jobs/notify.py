@@ -36,7 +36,7 @@ from jobs.channels import (
     invitation_channels,
 )
 from jobs.templates import Rendered, combine, render
-from runtime import logs
+from runtime import i18n, logs
 from runtime.app import App
 
 LEASE = timedelta(minutes=5)  # of real time: a fast clock scales it (Worker's lease_scale)
@@ -87,6 +87,7 @@ class Notifier:
         # Set when the worker stops: the recipient in hand is finished, the rest of the
         # claimed batch is handed back (due now, for any worker), nothing more is claimed.
         self.stop = threading.Event()
+        i18n.warm_up(app.rules.currency)  # locale data and catalogues: not in the first batch
 
     def run_once(self) -> NotifyStats:
         """Drain everything due now (until none is left or `stop` is set)."""
@@ -179,7 +180,8 @@ class Notifier:
                 session, first.dedupe_key)["urls"]:
             return _Plan(items, "suppress", "nothing to announce")
         parts = [self._render(session, item, recipient) for item in items]
-        return _Plan(items, "send", recipient=recipient, channel=channel, message=combine(parts))
+        return _Plan(items, "send", recipient=recipient, channel=channel,
+                     message=combine(parts, recipient.language))
 
     def _person_recipient(self, session: Session, person: Person,
                           linked: dict[str, SocialAccount | None], *,
@@ -197,7 +199,7 @@ class Notifier:
             elif (claimed := _claimed(session, person.id, spec)) is not None:
                 on[spec.name] = Reach(claimed)
         return Recipient(key=f"person:{person.id}", name=person.name, email=person.email,
-                         on=on)
+                         on=on, language=i18n.language_or_default(person.language))
 
     def _render(self, session: Session, item: Claimed, recipient: Recipient) -> Rendered:
         data = dict(item.payload)
@@ -212,7 +214,8 @@ class Notifier:
             data = outbox.escrow_waiting(session, str(item.identity))
         elif item.kind == "announce_day":
             data = outbox.announce_day_data(session, item.dedupe_key)
-        return render(item.kind, data, name=recipient.name, currency=self.app.rules.currency)
+        return render(item.kind, data, name=recipient.name, currency=self.app.rules.currency,
+                      language=recipient.language)
 
     # -- doing (network first, then one short transaction) ---------------------------------
 

@@ -24,6 +24,7 @@ from runtime import logs
 from web import sandbox, store
 from web.confirm import ask_first
 from web.context import commit, db_session, flattr_app
+from web.i18n import _, ngettext
 from web.names import amount
 from web.security import current_person, login_required
 
@@ -83,7 +84,7 @@ def connect(network: str) -> ResponseReturnValue:
         except OAuthFailed as exc:
             logs.event("oauth.authorize_failed", network=network, person=person.id,
                        instance=host, error=str(exc))
-            abort(502, description=str(exc))
+            abort(502, description=_refused(exc))
     else:
         start = flow.authorize(app.settings, callback_url(network), purpose == "claim")
     store.forget_old_states(session, now=app.now(), ttl=sandbox.scaled(store.STATE_TTL))
@@ -104,7 +105,7 @@ def _instance_app(network: str, step: InstanceStep, host: str) -> InstanceApp:
         fresh = step.register(app.settings, host, callback_url(network))
     except OAuthFailed as exc:
         logs.event("oauth.register_failed", network=network, instance=host, error=str(exc))
-        abort(502, description=str(exc))
+        abort(502, description=_refused(exc))
     kept = store.keep_instance_app(session, app.settings, network, fresh,
                                    callback_url(network), app.now())
     commit()
@@ -132,7 +133,8 @@ def callback(network: str) -> ResponseReturnValue:
     commit()  # the state is spent now, whatever the network says next
     back = "pages.creator" if purpose == "claim" else "pages.me"
     if request.args.get("error") or not request.args.get("code"):
-        flash(f"{spec.display_name} was not connected: you cancelled.", "error")
+        flash(_("%(network)s was not connected: you cancelled.", network=spec.display_name),
+              "error")
         return redirect(url_for(back), code=303)
     try:
         if flow.instance is not None:
@@ -148,7 +150,7 @@ def callback(network: str) -> ResponseReturnValue:
                                             request.args["code"], verifier, app.now())
     except OAuthFailed as exc:
         logs.event("oauth.exchange_failed", network=network, person=person.id, error=str(exc))
-        abort(400, description=str(exc))
+        abort(400, description=_refused(exc))
     return _finish(spec, flow, purpose, tokens, account)
 
 
@@ -178,7 +180,8 @@ def link_submit(network: str) -> ResponseReturnValue:
         tokens, account = flow.verify(app.settings, fields, app.now())
     except OAuthFailed as exc:  # the typed secret is never logged nor shown again
         logs.event("link.refused", network=network, person=person.id, error=str(exc))
-        flash(f"{spec.display_name} was not connected: {exc}", "error")
+        flash(_("%(network)s was not connected: %(reason)s", network=spec.display_name,
+                reason=str(exc)), "error")
         return redirect(url_for("accounts.link_form", network=network, purpose=purpose),
                         code=303)
     return _finish(spec, flow, purpose, tokens, account)
@@ -200,9 +203,12 @@ def _finish(spec: NetworkSpec, flow: LinkFlow, purpose: str, tokens: Tokens,
         logs.event("oauth.claimed", network=network, person=person.id, identity=result.value,
                    released_cents=result.released_cents)
         _keep_names(spec, result.value, account)
-        flash(f"You are {shown} on {spec.display_name}: claimed {result.value} "
-              f"({result.things} things, {amount(result.released_cents, app.rules.currency)}"
-              " released from escrow).", "ok")
+        flash(ngettext("You are %(who)s on %(network)s: claimed %(value)s (%(num)d thing, "
+                       "%(amount)s released from escrow).",
+                       "You are %(who)s on %(network)s: claimed %(value)s (%(num)d things, "
+                       "%(amount)s released from escrow).", result.things, who=shown,
+                       network=spec.display_name, value=result.value,
+                       amount=amount(result.released_cents, app.rules.currency)), "ok")
         if managed is not None:
             _claim_managed(network, flow, managed)
     else:
@@ -212,7 +218,8 @@ def _finish(spec: NetworkSpec, flow: LinkFlow, purpose: str, tokens: Tokens,
         sandbox.account_linked()  # a living sandbox's clock may be waiting for this
         logs.event("oauth.connected", network=network, person=person.id, account=linked.id,
                    expires_at=tokens.expires_at, scopes=" ".join(tokens.scopes))
-        flash(f"Connected {spec.display_name} as {shown}.", "ok")
+        flash(_("Connected %(network)s as %(who)s.", network=spec.display_name, who=shown),
+              "ok")
     return redirect(url_for(back), code=303)
 
 
@@ -236,8 +243,8 @@ def _managed(spec: NetworkSpec, flow: LinkFlow, access_token: str) -> list[Manag
         return flow.managed(flattr_app().settings, access_token)
     except OAuthFailed as exc:
         logs.event("oauth.pages_failed", network=spec.name, person=person.id, error=str(exc))
-        flash(f"{spec.display_name} did not list the {flow.managed_noun}s you manage: claim "
-              "again to retry.", "error")
+        flash(_("%(network)s did not list the %(noun)ss you manage: claim again to retry.",
+                network=spec.display_name, noun=flow.managed_noun), "error")
         return None
 
 
@@ -256,15 +263,17 @@ def _claim_managed(network: str, flow: LinkFlow, managed: list[Managed]) -> None
         except AlreadyClaimed:
             logs.event("oauth.page_claim_refused", network=network, person=person.id,
                        identity=value)
-            flash(f"Your {noun} {shown} is already claimed by someone else: "
-                  "ask an operator if it is yours.", "error")
+            flash(_("Your %(noun)s %(what)s is already claimed by someone else: ask an "
+                    "operator if it is yours.", noun=noun, what=shown), "error")
             continue
         logs.event("oauth.claimed", network=network, person=person.id, identity=value,
                    released_cents=result.released_cents)
         names.keep(session, value, display_name=item.name, handle=None, now=app.now())
-        flash(f"Claimed your {noun} {shown} ({result.things} things, "
-              f"{amount(result.released_cents, app.rules.currency)} released from "
-              "escrow).", "ok")
+        flash(ngettext("Claimed your %(noun)s %(what)s (%(num)d thing, %(amount)s released "
+                       "from escrow).",
+                       "Claimed your %(noun)s %(what)s (%(num)d things, %(amount)s released "
+                       "from escrow).", result.things, noun=noun, what=shown,
+                       amount=amount(result.released_cents, app.rules.currency)), "ok")
 
 
 @bp.post("/accounts/<int:account_id>/disconnect")
@@ -274,18 +283,25 @@ def disconnect(account_id: int) -> ResponseReturnValue:
     assert person is not None
     known = accounts.person_account(db_session(), person.id, account_id)  # 404 if not theirs
     asked = ask_first(
-        title=f"Disconnect {display_name(known.network)} {_shown(known)}?",
-        consequence="We stop reading this account at once and forget its access tokens; "
-        "what it already flattred stays. To flattr from it again you would connect it anew "
-        "(and sign in to the network again).",
-        button="Disconnect it", back="pages.me")
+        title=_("Disconnect %(network)s %(who)s?", network=display_name(known.network),
+                who=_shown(known)),
+        consequence=_("We stop reading this account at once and forget its access tokens; "
+                      "what it already flattred stays. To flattr from it again you would "
+                      "connect it anew (and sign in to the network again)."),
+        button=_("Disconnect it"), back="pages.me")
     if asked is not None:
         return asked
     account = accounts.disconnect(db_session(), person.id, account_id)
     logs.event("oauth.disconnected", network=account.network, person=person.id,
                account=account_id)
-    flash(f"Disconnected {display_name(account.network)} {_shown(account)}.", "ok")
+    flash(_("Disconnected %(network)s %(who)s.", network=display_name(account.network),
+            who=_shown(account)), "ok")
     return redirect(url_for("pages.me"), code=303)
+
+
+def _refused(exc: OAuthFailed) -> str:
+    """A network's refusal, in the page's language (its reason stays the network's)."""
+    return _("The network refused or did not answer: %(reason)s", reason=str(exc))
 
 
 def _shown(account: SocialAccount) -> str:
@@ -303,5 +319,5 @@ def triggers(account_id: int) -> ResponseReturnValue:
     spec = registry.get(account.network)
     accounts.set_triggers(account, spec.account_triggers(
         flattr_app().settings, frozenset(request.form.getlist("trigger"))))
-    flash("Saved which activity flattrs.", "ok")
+    flash(_("Saved which activity flattrs."), "ok")
     return redirect(url_for("pages.me"), code=303)

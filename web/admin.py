@@ -21,6 +21,7 @@ from jobs.shared import month_usage
 from runtime import logs
 from web import queries
 from web.context import db_session, flattr_app
+from web.i18n import _, ngettext
 from web.names import amount
 from web.security import admin_required
 
@@ -57,7 +58,8 @@ def topup() -> ResponseReturnValue:
     person = people.find_person(session, request.form.get("name", ""))
     cents = parse_cents(request.form.get("amount", ""))
     people.topup(session, person, cents, now=app.now())
-    flash(f"Topped up {person.name} by {amount(cents, app.rules.currency)}.", "ok")
+    flash(_("Topped up %(name)s by %(amount)s.", name=person.name,
+            amount=amount(cents, app.rules.currency)), "ok")
     return redirect(url_for("admin.index"), code=303)
 
 
@@ -67,8 +69,10 @@ def grant_claim() -> ResponseReturnValue:
     app, session = flattr_app(), db_session()
     person = people.find_person(session, request.form.get("name", ""))
     result = claim(session, app.rules, person, request.form.get("value", ""), now=app.now())
-    flash(f"{person.name} now holds {result.value} ({result.things} things, "
-          f"{amount(result.released_cents, app.rules.currency)} released).", "ok")
+    flash(ngettext("%(name)s now holds %(value)s (%(num)d thing, %(amount)s released).",
+                   "%(name)s now holds %(value)s (%(num)d things, %(amount)s released).",
+                   result.things, name=person.name, value=result.value,
+                   amount=amount(result.released_cents, app.rules.currency)), "ok")
     return redirect(url_for("admin.index"), code=303)
 
 
@@ -79,7 +83,7 @@ def end_sessions_of() -> ResponseReturnValue:
     person = people.find_person(db_session(), request.form.get("name", ""))
     end_sessions(db_session(), person)
     logs.event("auth.sessions_revoked", person=person.id, by="operator")
-    flash(f"Every session of {person.name} has ended.", "ok")
+    flash(_("Every session of %(name)s has ended.", name=person.name), "ok")
     return redirect(url_for("admin.index"), code=303)
 
 
@@ -90,5 +94,7 @@ def unpause_sign_ins() -> ResponseReturnValue:
     name = request.form.get("name", "")
     person = people.find_person(db_session(), name)
     cleared = unpause(db_session(), person.name)
-    flash(f"Sign-ins for {person.name} are open again ({cleared} failures forgotten).", "ok")
+    flash(ngettext("Sign-ins for %(name)s are open again (%(num)d failure forgotten).",
+                   "Sign-ins for %(name)s are open again (%(num)d failures forgotten).",
+                   cleared, name=person.name), "ok")
     return redirect(url_for("admin.index"), code=303)

@@ -19,14 +19,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from config import ConfigError, Settings
+from core.accounts import label as account_label
 from core.db import ping
 from core.errors import UserError
-from core.money import format_cents
 from jobs.living import LivingSandbox
 from runtime import logs
 from runtime.app import App
 from runtime.keys import key_ring
-from web import context, names
+from web import context, i18n, names, words
+from web.i18n import _
 from web.security import check_csrf, check_inputs, csrf_token, current_person, remember_device
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -59,14 +60,16 @@ def create_app(app: App, *, testing: bool = False,
     flask_app.after_request(_security_headers)
     flask_app.after_request(remember_device)
     currency = app.rules.currency
-    flask_app.jinja_env.filters["money"] = lambda cents: format_cents(int(cents or 0))
-    flask_app.jinja_env.filters["amount"] = lambda cents: names.amount_html(cents, currency)
+    i18n.install(flask_app, currency, current_person)
     flask_app.jinja_env.globals.update(csrf_token=csrf_token, current_person=current_person,
-                                       currency=currency, who=_who, link_text=_link_text)
+                                       currency=currency, who=_who, link_text=_link_text,
+                                       status_label=account_label,
+                                       trigger_label=words.trigger_label,
+                                       claim_kinds=words.CLAIM_KINDS)
 
-    from web import accounts, admin, auth, pages, sandbox, webhooks
+    from web import accounts, admin, auth, language, pages, sandbox, webhooks
 
-    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp):
+    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp, language.bp):
         flask_app.register_blueprint(blueprint)
     sandbox.install(flask_app, living)
     flask_app.register_error_handler(UserError, _user_error)
@@ -146,22 +149,39 @@ FORM_PAGES = {"auth.signup": "signup.html", "auth.login": "login.html"}
 
 def _user_error(exc: UserError) -> ResponseReturnValue:
     context.rollback()
-    if request.method == "POST" and request.endpoint in BACK_TO and current_person():
-        flash(str(exc), "error")
-        return redirect(url_for(BACK_TO[request.endpoint]), code=303)
-    if request.method == "POST" and request.endpoint in FORM_PAGES:
-        flash(str(exc), "error")
-        return render_template(FORM_PAGES[request.endpoint], next="",
-                               name=request.form.get("name", "")[:64]), 400
     if request.blueprint == "webhooks":
         return jsonify(error=str(exc)), 400
-    return render_template("error.html", code=400, message=str(exc)), 400
+    message = i18n.error_text(exc)
+    if request.method == "POST" and request.endpoint in BACK_TO and current_person():
+        flash(message, "error")
+        return redirect(url_for(BACK_TO[request.endpoint]), code=303)
+    if request.method == "POST" and request.endpoint in FORM_PAGES:
+        flash(message, "error")
+        return render_template(FORM_PAGES[request.endpoint], next="",
+                               name=request.form.get("name", "")[:64]), 400
+    return render_template("error.html", code=400, message=message), 400
+
+
+# What an error page says where the code gave no words of its own (werkzeug's defaults
+# are English only).
+HTTP_MESSAGES = {
+    400: i18n.N_("The request was not understood."),
+    403: i18n.N_("You are not allowed to see this page."),
+    404: i18n.N_("There is no such page here."),
+    405: i18n.N_("That is not a way to use this address."),
+    413: i18n.N_("What was sent is too large."),
+    429: i18n.N_("Too many requests: wait a little and try again."),
+    500: i18n.N_("Something went wrong on our side. Please try again later."),
+}
 
 
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     if request.blueprint == "webhooks" or request.path == "/healthz":
         return jsonify(error=exc.name), exc.code or 500
-    return render_template("error.html", code=exc.code, message=exc.description), exc.code or 500
+    message = exc.description
+    if message == type(exc).description or not message:  # werkzeug's own words
+        message = _(HTTP_MESSAGES.get(exc.code or 500, HTTP_MESSAGES[500]))
+    return render_template("error.html", code=exc.code, message=message), exc.code or 500
 
 
 def _security_headers(response: Response) -> Response:

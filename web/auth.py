@@ -8,8 +8,9 @@ from flask.typing import ResponseReturnValue
 from core import people
 from core.users import TooManySignIns, authenticate, change_password, sign_up
 from runtime import logs
-from web import sandbox
+from web import i18n, sandbox
 from web.context import commit, db_session, flattr_app
+from web.i18n import _
 from web.names import amount
 from web.security import (
     current_person,
@@ -30,17 +31,19 @@ def signup() -> ResponseReturnValue:
     app = flattr_app()
     form = request.form
     if form.get("password", "") != form.get("password2", ""):
-        flash("The two passwords differ.", "error")
+        flash(_("The two passwords differ."), "error")
         return render_template("signup.html", name=form.get("name", "")), 400
     person = sign_up(db_session(), app.rules, form.get("name", "").strip(),
                      form.get("password", ""), now=app.now(), email=form.get("email"))
+    person.language = i18n.language()  # their messages come in the language they signed up in
     sign_in(person)
     logs.event("auth.signed_up", person=person.id)
     if sandbox.living() is not None:  # a trial: something to flattr with from the start
         people.topup(db_session(), person, sandbox.WELCOME_MONEY, now=app.now())
-        flash(f"Your wallet starts with {amount(sandbox.WELCOME_MONEY, app.rules.currency)}"
-              " of test money.", "ok")
-    flash(f"Welcome, {person.name}! Set your monthly budget and connect an account.", "ok")
+        flash(_("Your wallet starts with %(amount)s of test money.",
+                amount=amount(sandbox.WELCOME_MONEY, app.rules.currency)), "ok")
+    flash(_("Welcome, %(name)s! Set your monthly budget and connect an account.",
+            name=person.name), "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -54,13 +57,12 @@ def login() -> ResponseReturnValue:
                               now=flattr_app().now(), known_device=known_device)
     except TooManySignIns as exc:
         logs.event("auth.sign_in_paused", who=name[:64])
-        message = str(exc)
-        flash(f"{message[:1].upper()}{message[1:]}.", "error")  # keeps "UTC" upper-case
+        flash(i18n.sentence(i18n.error_text(exc)), "error")
         return render_template("login.html", next=request.form.get("next", "")), 429
     if person is None:
         commit()  # the failure counts, though the response is an error
         logs.event("auth.sign_in_failed", who=name[:64])
-        flash("Unknown name or wrong password.", "error")
+        flash(_("Unknown name or wrong password."), "error")
         return render_template("login.html", next=request.form.get("next", "")), 401
     sign_in(person)
     logs.event("auth.signed_in", person=person.id)
@@ -85,11 +87,11 @@ def password() -> ResponseReturnValue:
     assert person is not None
     form = request.form
     if form.get("new_password", "") != form.get("new_password2", ""):
-        flash("The two new passwords differ.", "error")
+        flash(_("The two new passwords differ."), "error")
         return redirect(url_for("pages.me"), code=303)
     change_password(db_session(), person, form.get("password", ""),
                     form.get("new_password", ""))
     sign_in(person)
     logs.event("auth.password_changed", person=person.id)
-    flash("Your password is changed, and you are signed out everywhere else.", "ok")
+    flash(_("Your password is changed, and you are signed out everywhere else."), "ok")
     return redirect(url_for("pages.me"), code=303)

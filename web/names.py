@@ -10,26 +10,20 @@ from markupsafe import Markup, escape
 
 from bots import registry
 from core import identity
-from core.money import format_cents
 from core.names import Name
+from web import i18n
+from web.i18n import _
 
-NBSP = "\u00a0"
-
-
-def amount(cents: int, currency: str) -> str:
-    """'0.31 EUR' with a non-breaking space: an amount is never cut across two lines."""
-    return f"{format_cents(int(cents or 0))}{NBSP}{currency}"
-
-
-def amount_html(cents: int, currency: str) -> Markup:
-    return Markup('<span class="amount">{}</span>').format(amount(cents, currency))
+# An amount in the page's language ("€0.31", "0,31 €"), never cut across two lines.
+amount = i18n.amount
+amount_html = i18n.amount_html
 
 
 def who(held: str | None, names: Mapping[str, Name]) -> str:
     """An identity as people know it: its name and handle on its network, when a network
     showed them; a URL identity is its URL."""
     if not held:
-        return "nobody yet"
+        return _("nobody yet")
     parsed = identity.try_parse(held)
     if parsed is None:
         return held
@@ -42,9 +36,10 @@ def who(held: str | None, names: Mapping[str, Name]) -> str:
     shown_name = name.display_name if name else None
     handle = f"{prefix}{name.handle}" if name and name.handle else None
     if shown_name and handle:
-        return f"{shown_name} ({handle} on {network})"
+        return _("%(name)s (%(handle)s on %(network)s)", name=shown_name, handle=handle,
+                 network=network)
     if handle:
-        return f"{handle} on {network}"
+        return _("%(handle)s on %(network)s", handle=handle, network=network)
     if shown_name:
         return f"{shown_name} ({network} {parsed.kind})"
     return f"{network} {parsed.kind} {parsed.id}"
@@ -58,7 +53,7 @@ def link_text(url: str, title: str | None, held: str | None,
         return title
     parsed = identity.try_parse(held) if held else None
     if parsed is not None and not parsed.is_url:
-        return f"a post by {who(held, names)}"
+        return _("a post by %(who)s", who=who(held, names))
     return url
 
 

@@ -12,19 +12,19 @@ from core import flattring, inputs, people
 from core.accounts import label as account_label
 from core.errors import UserError
 from core.models import Claim, OptOut
-from core.money import parse_cents
+from core.money import Amount, parse_cents
 from core.periods import next_period, parse_period, period_of
-from web import queries
+from web import queries, words
 from web.accounts import enabled_triggers, linkable
 from web.confirm import ask_first
 from web.context import db_session, flattr_app
+from web.i18n import _, month
 from web.names import amount
 from web.security import current_person, login_required
 
 bp = Blueprint("pages", __name__)
 
-CHANNELS = {"log": "Log (development)", "email": "E-mail", "x_dm": "X direct message",
-            "x_mention": "X mention", "mastodon_dm": "Mastodon direct message"}
+CHANNELS = words.CHANNELS
 
 
 def _me():  # type: ignore[no-untyped-def]
@@ -82,8 +82,8 @@ def set_budget() -> ResponseReturnValue:
     app = flattr_app()
     cents = parse_cents(request.form.get("amount", ""))
     effective = people.set_budget(db_session(), app.rules, _me(), cents, now=app.now())
-    flash(f"From {effective} on, your monthly budget is "
-          f"{amount(cents, app.rules.currency)}.", "ok")
+    flash(_("From %(month)s on, your monthly budget is %(amount)s.", month=month(effective),
+            amount=amount(cents, app.rules.currency)), "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -96,10 +96,12 @@ def topup() -> ResponseReturnValue:
         abort(404)
     cents = parse_cents(request.form.get("amount", ""))
     if cents > 100_000:
-        raise UserError("test top-ups are limited to 1000.00 at a time")
+        raise UserError("test top-ups are limited to %(max)s at a time",
+                        max=Amount(100_000, app.rules.currency))
     balance = people.topup(db_session(), _me(), cents, now=app.now())
-    flash(f"Added {amount(cents, app.rules.currency)} of test money: your wallet holds "
-          f"{amount(balance, app.rules.currency)}.", "ok")
+    flash(_("Added %(amount)s of test money: your wallet holds %(balance)s.",
+            amount=amount(cents, app.rules.currency),
+            balance=amount(balance, app.rules.currency)), "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -109,8 +111,8 @@ def announce() -> ResponseReturnValue:
     person = _me()
     person.announce_flattrs = request.form.get("announce") == "on"
     db_session().merge(person)
-    flash("Your flattrs will be announced from your own account, in one post a day."
-          if person.announce_flattrs else "Your flattrs will not be announced.", "ok")
+    flash(_("Your flattrs will be announced from your own account, in one post a day.")
+          if person.announce_flattrs else _("Your flattrs will not be announced."), "ok")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -118,17 +120,17 @@ def announce() -> ResponseReturnValue:
 @login_required
 def withdraw(flattr_id: int) -> ResponseReturnValue:
     app = flattr_app()
-    asked = ask_first(title="Withdraw this flattr?",
-                      consequence="It will not get a share of this month's budget, and it "
-                      "cannot be given back: flattring the same thing again this month is "
-                      "refused as already flattred.",
-                      button="Withdraw it", back="pages.me")
+    asked = ask_first(title=_("Withdraw this flattr?"),
+                      consequence=_("It will not get a share of this month's budget, and it "
+                                    "cannot be given back: flattring the same thing again "
+                                    "this month is refused as already flattred."),
+                      button=_("Withdraw it"), back="pages.me")
     if asked is not None:
         return asked
     if flattring.withdraw(db_session(), _me().id, flattr_id, now=app.now()):
-        flash("Withdrawn: it will not get a share of this month's budget.", "ok")
+        flash(_("Withdrawn: it will not get a share of this month's budget."), "ok")
     else:
-        flash("That flattr cannot be withdrawn any more (its month is closing).", "error")
+        flash(_("That flattr cannot be withdrawn any more (its month is closing)."), "error")
     return redirect(url_for("pages.me"), code=303)
 
 
@@ -178,7 +180,7 @@ def notifications() -> ResponseReturnValue:
     person.digest_enabled = request.form.get("digest") == "on"
     person.email = email or None
     db_session().merge(person)
-    flash("Saved your notification preferences.", "ok")
+    flash(_("Saved your notification preferences."), "ok")
     return redirect(url_for("pages.creator"), code=303)
 
 
@@ -186,12 +188,12 @@ def notifications() -> ResponseReturnValue:
 @login_required
 def opt_out() -> ResponseReturnValue:
     """No message from us, ever, to this person or to any identity they claimed."""
-    asked = ask_first(title="Never hear from us again?",
-                      consequence="We will never send you a message again, on any channel, "
-                      "nor to any identity you claimed: not a statement, not a notice about "
-                      "money waiting for you. This is for good; it cannot be undone, even by "
-                      "an operator.",
-                      button="Yes, never message me again", back="pages.creator")
+    asked = ask_first(title=_("Never hear from us again?"),
+                      consequence=_("We will never send you a message again, on any channel, "
+                                    "nor to any identity you claimed: not a statement, not a "
+                                    "notice about money waiting for you. This is for good; it "
+                                    "cannot be undone, even by an operator."),
+                      button=_("Yes, never message me again"), back="pages.creator")
     if asked is not None:
         return asked
     app, person, session = flattr_app(), _me(), db_session()
@@ -204,5 +206,5 @@ def opt_out() -> ResponseReturnValue:
     person.notify_channels = ""
     person.digest_enabled = False
     session.merge(person)
-    flash("You will not get any message from us again.", "ok")
+    flash(_("You will not get any message from us again."), "ok")
     return redirect(url_for("pages.creator"), code=303)

@@ -13,6 +13,8 @@ from flask.typing import ResponseReturnValue
 
 from bots.sandbox.clock import MAX_SPEED, SPEEDS, ClockGoesBack
 from jobs.living import LivingSandbox
+from web import i18n
+from web.i18n import _
 from web.security import current_person, login_required
 
 EXTENSION = "flattr.living"
@@ -50,8 +52,8 @@ def _clock_view() -> dict[str, Any]:
     if here is None:
         return {"sandbox_clock": None}
     state = here.clock.state()
-    speed = next((label for label, value in SPEEDS.items() if value == state.speed),
-                 f"{state.speed:g} simulated seconds a second")
+    speed = next((_(label) for label, value in SPEEDS.items() if value == state.speed),
+                 _("%(n)s simulated seconds a second", n=f"{state.speed:g}"))
     return {"sandbox_clock": {"now": state.now, "paused": state.paused, "speed": speed,
                               "waiting": here.waiting,
                               "speed_value": state.speed, "speeds": SPEEDS,
@@ -69,30 +71,30 @@ def clock() -> ResponseReturnValue:
     person = current_person()
     if action == "pause":
         here.clock.pause()
-        flash("The sandbox clock is paused.", "ok")
+        flash(_("The sandbox clock is paused."), "ok")
     elif action == "resume":
         here.waiting = False
         here.clock.resume()
-        flash("The sandbox clock runs again.", "ok")
+        flash(_("The sandbox clock runs again."), "ok")
     elif action == "speed":
         chosen = request.form.get("speed", "")
         value = next((v for label, v in SPEEDS.items() if f"{v:g}" == chosen), None)
         if value is None:
-            abort(400, description="Choose one of the speeds offered.")
+            abort(400, description=_("Choose one of the speeds offered."))
         here.clock.set_speed(value)
-        flash("The sandbox clock now runs at "
-              f"{next(label for label, v in SPEEDS.items() if v == value)}.", "ok")
+        label = next(label for label, v in SPEEDS.items() if v == value)
+        flash(_("The sandbox clock now runs at %(speed)s.", speed=_(label)), "ok")
     elif action == "month_end":
         here.account_linked()  # no need to wait any more
         try:
             moment = here.clock.jump_to(here.month_end())
-        except ClockGoesBack as exc:  # a race with the clock itself: nothing to do
-            flash(str(exc), "error")
+        except ClockGoesBack:  # a race with the clock itself: nothing to do
+            flash(_("The sandbox clock has already passed that moment."), "error")
         else:
-            flash(f"The sandbox clock jumped to {moment:%Y-%m-%d %H:%M} UTC: the month "
-                  "closes in a moment.", "ok")
+            flash(_("The sandbox clock jumped to %(moment)s: the month closes in a moment.",
+                    moment=i18n.moment(moment)), "ok")
     else:
-        abort(400, description="Unknown clock action.")
+        abort(400, description=_("Unknown clock action."))
     if person is not None and back == "admin.index" and not person.is_admin:
         back = "pages.me"
     return redirect(url_for(back), code=303)

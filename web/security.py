@@ -20,6 +20,7 @@ from werkzeug.routing import RequestRedirect
 from core import inputs
 from core.models import Person
 from web.context import db_session
+from web.i18n import _
 
 F = TypeVar("F", bound=Callable[..., Any])
 CSRF_FIELD = "csrf_token"
@@ -47,8 +48,8 @@ def check_csrf() -> None:
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
     if not expected or not hmac.compare_digest(str(expected).encode(), given.encode()):
-        abort(400, description="The form expired or did not come from this site "
-                               "(CSRF check failed). Reload the page and try again.")
+        abort(400, description=_("The form expired or did not come from this site "
+                                 "(CSRF check failed). Reload the page and try again."))
 
 
 def check_inputs() -> None:

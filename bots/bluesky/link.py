@@ -24,13 +24,14 @@ from bots.bluesky.xrpc import RateLimited, SignInRefused, Unavailable, Xrpc
 from bots.oauth import AccountInfo, Authorization, OAuthFailed, OAuthUnavailable, Tokens
 from bots.registry import FormField
 from config import Settings
+from core.words import N_
 
 NO_TOKEN = ""  # what is stored as the account's token: nothing (reading is public)
 FIELDS = (
-    FormField("handle", "Handle", hint="you.bsky.social"),
-    FormField("app_password", "App password", secret=True,
-              hint="Settings > Privacy and security > App passwords: make one for Flattr, "
-                   "and delete it once linked if you like; it is used once, never kept."),
+    FormField("handle", N_("Handle"), hint="you.bsky.social"),
+    FormField("app_password", N_("App password"), secret=True,
+              hint=N_("Settings > Privacy and security > App passwords: make one for Flattr, "
+                      "and delete it once linked if you like; it is used once, never kept.")),
 )
 
 

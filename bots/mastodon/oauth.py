@@ -53,19 +53,20 @@ def parse_instance(typed: str) -> str:
     try:
         host = host_of(canonicalize(text))
     except InvalidURL:
-        raise NotAnInstance(f"{typed[:100]!r} is not a Mastodon server: type its address, "
-                            "such as mastodon.social, or @you@mastodon.social") from None
+        raise NotAnInstance("%(text)r is not a Mastodon server: type its address, "
+                            "such as mastodon.social, or @you@mastodon.social",
+                            text=typed[:100]) from None
     try:
         ipaddress.ip_address(host)
         is_ip = True
     except ValueError:
         is_ip = False
     if is_ip or "." not in host or host.endswith(_PRIVATE_SUFFIXES):
-        raise NotAnInstance(f"{host!r} is not a public Mastodon server")
+        raise NotAnInstance("%(host)r is not a public Mastodon server", host=host)
     try:
         account_key(host, "0")
     except ValueError:
-        raise NotAnInstance(f"{host[:100]!r} is not a Mastodon server name") from None
+        raise NotAnInstance("%(host)r is not a Mastodon server name", host=host[:100]) from None
     return host
 
 

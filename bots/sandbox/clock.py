@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.words import N_
+
 # Simulated seconds per second that the operator page offers (and the largest one, which
 # sizes the worker's leases: a lease must outlast a poll at any speed).
-SPEEDS = {"1 minute a second": 60.0, "1 hour a second": 3600.0,
-          "6 hours a second": 21600.0, "1 day a second": 86400.0}
+SPEEDS = {N_("1 minute a second"): 60.0, N_("1 hour a second"): 3600.0,
+          N_("6 hours a second"): 21600.0, N_("1 day a second"): 86400.0}
 MAX_SPEED = max(SPEEDS.values())
 
 

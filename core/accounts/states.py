@@ -41,6 +41,7 @@ from core import identity, notifications
 from core.crypto import KeyRing
 from core.errors import UserError
 from core.models import SocialAccount, timed
+from core.words import N_
 
 ACTIVE = "active"
 NEEDS_RECONNECT = "needs_reconnect"
@@ -49,8 +50,8 @@ DISCONNECTED = "disconnected"
 STATES = (ACTIVE, NEEDS_RECONNECT, REVOKED, DISCONNECTED)
 LINKED = (ACTIVE, NEEDS_RECONNECT, REVOKED)  # still the person's, shown on their page
 MUST_RECONNECT = (NEEDS_RECONNECT, REVOKED)  # nothing happens until the person relinks
-LABELS = {ACTIVE: "active", NEEDS_RECONNECT: "needs reconnect",
-          REVOKED: "revoked: needs reconnect", DISCONNECTED: "disconnected"}
+LABELS = {ACTIVE: N_("active"), NEEDS_RECONNECT: N_("needs reconnect"),
+          REVOKED: N_("revoked: needs reconnect"), DISCONNECTED: N_("disconnected")}
 NOTICE = "needs_reconnect"  # the notification kind a reconnect episode queues
 
 # Older names, kept for callers and tests of the previous layout.
@@ -136,7 +137,7 @@ def link_account(session: Session, keys: KeyRing, *, person_id: int, network: st
         account.cursor = account.triggers = account.last_error = None
         account.last_polled_at = account.last_activity_at = account.wake_requested_at = None
     elif account is not None and account.person_id != person_id:
-        raise UserError(f"{who} is already linked to someone else")
+        raise UserError("%(who)s is already linked to someone else", who=str(who))
     if account is None:
         account = SocialAccount(person_id=person_id, network=network,
                                 external_user_id=external_user_id, identity=who,

@@ -45,4 +45,4 @@ def test_pages_say_who_rather_than_which_id() -> None:
     assert link_text("https://x.com/i/status/5", None, "twitter:800000001", known) == \
         "a post by Creator 1 (@creator1 on X)"
     assert link_text("https://example.org/a", "A title", None, known) == "A title"
-    assert amount(31, "EUR") == "0.31\u00a0EUR"
+    assert amount(31, "EUR") == "€0.31"

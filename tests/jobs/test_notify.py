@@ -3,6 +3,8 @@ creators who never joined, and the real channels (sandbox X/Facebook, SMTP)."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -248,6 +250,41 @@ def test_email_goes_over_smtp(rig: Rig, smtp_server: socketserver.ThreadingTCPSe
     down = EmailChannel("127.0.0.1", 1, "flattr@localhost", timeout=1)
     assert Notifier(rig.app, [down]).run_once().retried == 1
 
+
+def test_a_person_who_chose_french_gets_french_mail(
+        rig: Rig, smtp_server: socketserver.ThreadingTCPServer) -> None:
+    who = rig.person("ann", notify_channels="email", language="fr")
+    with rig.app.db.unit_of_work() as session:
+        notifications.enqueue(session, "wallet_low", "k-fr", now=rig.app.now(), person_id=who,
+                              payload={"period": "2026-11", "wallet_cents": 100})
+    port = smtp_server.server_address[1]
+    notifier = Notifier(rig.app, [EmailChannel("127.0.0.1", port, "flattr@localhost")])
+    assert notifier.run_once().by_channel == {"email": 1}
+    [raw] = smtp_server.mails  # type: ignore[attr-defined]
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail["Subject"] == "Votre porte-monnaie flattr est trop bas"
+    assert mail["Content-Language"] == "fr"
+    body = mail.get_content()
+    assert "Bonjour ann, votre porte-monnaie contient 1,00\u00a0€" in body
+    assert "vos flattrs de novembre 2026 ne sont donc pas comptés" in body
+
+
+def test_without_a_language_setting_mail_is_english(
+        rig: Rig, smtp_server: socketserver.ThreadingTCPServer) -> None:
+    who = rig.person("ann", notify_channels="email")
+    enqueue(rig, who, "k-en")
+    port = smtp_server.server_address[1]
+    Notifier(rig.app, [EmailChannel("127.0.0.1", port, "flattr@localhost")]).run_once()
+    [raw] = smtp_server.mails  # type: ignore[attr-defined]
+    mail = email.message_from_bytes(raw, policy=email.policy.default)
+    assert mail["Content-Language"] == "en"
+    assert "your wallet holds €1.00" in mail.get_content()
+
+
+def test_creators_who_have_not_joined_are_written_to_in_english() -> None:
+    from jobs.notify import _identity_recipient
+
+    assert _identity_recipient("twitter:555").language == "en"
 
 # -- "announce my flattrs": one post per person per day ------------------------------------
 

@@ -87,6 +87,6 @@ def test_link_by_app_password_then_likes_flattr_and_the_creator_claims_the_escro
     sign_up(bob, "bob")
     page = _link(bob, "bob.bsky.example", "w-x-y-z", purpose="claim")
     assert f"claimed bluesky:{BOB}" in page and "released from escrow" in page
-    assert "0.00 EUR released" not in page
+    assert "€0.00 released" not in page
     with app.db.unit_of_work() as session:
         assert session.execute(select(Claim.value)).scalars().all() == [f"bluesky:{BOB}"]

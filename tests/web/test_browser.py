@@ -33,10 +33,10 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     sign_up(page, base, "alice", screenshot=True)
     page.fill("#budget input[name=amount] >> nth=0", "5.00")
     page.click("button:has-text('Set budget')")
-    page.wait_for_selector("text=From 2026-11 on, your monthly budget is 5.00\u00a0EUR")
+    page.wait_for_selector("text=From November 2026 on, your monthly budget is €5.00")
     page.fill("input[placeholder='20.00']", "20.00")
     page.click("button:has-text('Top up (sandbox)')")
-    assert page.inner_text("#wallet") == "20.00\u00a0EUR"
+    assert page.inner_text("#wallet") == "€20.00"
 
     page.click("#connect-x")
     authorize(page, "@alice", screenshot="sandbox-x-authorize")
@@ -64,8 +64,8 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     close_october(app)
     clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     page.reload()
-    page.click("#statements a:has-text('2026-10')")
-    page.wait_for_selector("text=Statement for 2026-10")
+    page.click("#statements a:has-text('October 2026')")
+    page.wait_for_selector("text=Statement for October 2026")
     assert page.locator("text=held for Bob (@bobmakes on X)").count() == 2
     shot(page, "statement")
 
@@ -75,13 +75,13 @@ def test_whole_flow_in_a_browser(browser_page, live_server: str, app: App, clien
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=Connected X as @bobmakes")
     page.goto(base + "/creator")
-    assert "2.00\u00a0EUR" in page.inner_text("#escrow")
+    assert "€2.00" in page.inner_text("#escrow")
     shot(page, "creator-escrow-waiting")
     page.click("#claim-x")
     authorize(page, "@bobmakes")
     page.wait_for_selector("text=claimed twitter:")
-    assert "2.00\u00a0EUR released from escrow" in page.inner_text(".flash")
-    assert "1.80\u00a0EUR" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
+    assert "€2.00 released from escrow" in page.inner_text(".flash")
+    assert "€1.80" in page.inner_text("#earnings")  # 2.00 gross less the 10% fee
     shot(page, "creator")
 
     with app.db.unit_of_work() as session:

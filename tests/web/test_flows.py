@@ -32,7 +32,7 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     connect(alice, csrf, "facebook", ALICE_FB)
     page = alice.get("/me").get_data(as_text=True)
     assert "@alice" in page and "Alice" in page and page.count("status-active") == 2
-    assert "20.00\u00a0EUR" in page and "5.00\u00a0EUR" in page
+    assert "€20.00" in page and "€5.00" in page
 
     assert poll(app).polled == 2  # the first poll only records where the streams are
     clock.set(datetime(2026, 10, 1, 10, 30, tzinfo=UTC))
@@ -62,7 +62,7 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     close_october(app)
     clock.set(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     page = alice.get("/me").get_data(as_text=True)
-    assert "2026-10" in page and "2.00\u00a0EUR" in page  # October's budget, charged
+    assert "2026-10" in page and "€2.00" in page  # October's budget, charged
     statement = alice.get("/me/statements/2026-10").get_data(as_text=True)
     # Names, not ids: the creator as X showed them, the post by the start of its text.
     assert f'held for <span class="who" title="twitter:{BOB_X}">Bob (@bobmakes on X)' in statement
@@ -72,11 +72,11 @@ def test_person_and_creator_flow(web: Flask, app: App, clock, sandbox) -> None: 
     bob_csrf = sign_up(bob, "bob")
     connect(bob, bob_csrf, "x", BOB_X)  # linked, not yet claimed: the escrow waits for him
     creator = bob.get("/creator").get_data(as_text=True)
-    assert "Bob (@bobmakes on X)" in creator and "2.00\u00a0EUR" in creator
+    assert "Bob (@bobmakes on X)" in creator and "€2.00" in creator
     connect(bob, bob_csrf, "x", BOB_X, purpose="claim")
     creator = bob.get("/creator").get_data(as_text=True)
     assert 'class="claim"' in creator and f"twitter:{BOB_X}" in creator
-    assert 'class="earning"' in creator and "1.80\u00a0EUR" in creator  # 2.00 less the 10% fee
+    assert 'class="earning"' in creator and "€1.80" in creator  # 2.00 less the 10% fee
     assert "No escrow is waiting" in creator
 
 
@@ -193,7 +193,7 @@ def test_admin_pages_need_the_admin_role(client: FlaskClient, app: App) -> None:
     assert client.get("/admin/").status_code == 200
     assert client.post("/admin/topup", data={"csrf_token": csrf, "name": "alice",
                                              "amount": "5.00"}).status_code == 303
-    assert "5.00\u00a0EUR" in client.get("/me").get_data(as_text=True)
+    assert "€5.00" in client.get("/me").get_data(as_text=True)
 
 
 def test_healthz(client: FlaskClient) -> None:

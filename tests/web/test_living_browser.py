@@ -76,7 +76,7 @@ def test_a_newcomer_sees_the_month_happen(browser_page, living) -> None:  # type
     page, (_, base) = browser_page, living
     deadline = time.monotonic() + 90
     sign_up(page, base, "newcomer")
-    assert plain(page.inner_text("#wallet")) == "20.00 EUR"  # the trial's test money
+    assert plain(page.inner_text("#wallet")) == "€20.00"  # the trial's test money
     page.fill("#budget input[name=amount] >> nth=0", "5.00")
     page.click("button:has-text('Set budget')")
     page.click("#connect-x")
@@ -89,9 +89,9 @@ def test_a_newcomer_sees_the_month_happen(browser_page, living) -> None:  # type
     reload_until(page, "tr.flattr", deadline)  # the networks push, the worker polls
     assert page.locator("#sandbox-clock").count() == 1
     shot(page, "living-me")
-    reload_until(page, "#statements a:has-text('2026-10')", deadline)  # the month closed
-    page.click("#statements a:has-text('2026-10')")
-    page.wait_for_selector("text=Statement for 2026-10")
+    reload_until(page, "#statements a:has-text('October 2026')", deadline)  # the month closed
+    page.click("#statements a:has-text('October 2026')")
+    page.wait_for_selector("text=Statement for October 2026")
     assert page.locator("td:has-text('held for')").count() >= 1  # escrow waits for creators
     shot(page, "living-statement")
     assert time.monotonic() < deadline
@@ -129,8 +129,8 @@ def test_a_creator_who_had_not_joined_claims_the_escrow(browser_page, living) ->
     page.click("#claim-x")
     authorize(page, "@creator0 (Creator 0)", screenshot="sandbox-x-authorize-creator")
     page.wait_for_selector(".flash.ok")
-    assert "5.00 EUR released from escrow" in plain(page.inner_text(".flash.ok"))
-    assert "4.52 EUR" in plain(page.inner_text("#earnings"))  # less 10% of each share
+    assert "€5.00 released from escrow" in plain(page.inner_text(".flash.ok"))
+    assert "€4.52" in plain(page.inner_text("#earnings"))  # less 10% of each share
     shot(page, "living-creator-claimed")
 
 

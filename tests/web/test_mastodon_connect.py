@@ -131,8 +131,8 @@ def test_a_creator_claims_their_mastodon_account_and_its_escrow(
     creator_csrf = csrf_of(bob, "/creator")
     sign_in(bob, creator_csrf, "@bob@fedi.example", BOB, purpose="claim")
     page = bob.get("/creator").get_data(as_text=True)
-    assert (f"You are @bob@fedi.example on Mastodon: claimed mastodon:{BOB} (1 things, "
-            "2.00\u00a0EUR released from escrow)") in page  # October's 2.00, all for bob's toot
+    assert (f"You are @bob@fedi.example on Mastodon: claimed mastodon:{BOB} (1 thing, "
+            "€2.00 released from escrow)") in page  # October's 2.00, all for bob's toot
     with app.db.unit_of_work() as session:
         claim = session.execute(select(Claim)).scalar_one()
         assert claim.value == f"mastodon:{BOB}"

@@ -108,7 +108,7 @@ def test_claiming_facebook_claims_the_pages_and_releases_their_escrow(  # type: 
         in creator
     assert 'class="earning"' in creator
     net = held_cents - sum(s.fee_cents for s in released)
-    assert f"{net // 100}.{net % 100:02d}\u00a0EUR" in creator
+    assert f"€{net // 100}.{net % 100:02d}" in creator
 
 
 def test_connecting_facebook_for_polling_asks_no_page_scope(  # type: ignore[no-untyped-def]
