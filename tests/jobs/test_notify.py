@@ -266,7 +266,7 @@ def test_a_person_who_chose_french_gets_french_mail(
     assert mail["Content-Language"] == "fr"
     body = mail.get_content()
     assert "Bonjour ann, votre porte-monnaie contient 1,00\u00a0€" in body
-    assert "vos flattrs de novembre 2026 ne sont donc pas comptés" in body
+    assert "vos flattrs en novembre 2026 ne sont donc pas comptés" in body
 
 
 def test_without_a_language_setting_mail_is_english(
