@@ -74,7 +74,7 @@ def test_every_user_error_message_is_a_plain_literal() -> None:
 
 # What a template may show untranslated: names, symbols, examples.
 ALLOWED = {"Flattr", "· Flattr", "https://example.org/blog/"}
-SHOWN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt")
+SHOWN_ATTRIBUTES = ("placeholder", "title", "aria-label", "alt", "data-label")
 
 
 class _Text(HTMLParser):
