@@ -18,5 +18,6 @@ def test_admin_page_shows_x_posts_read_this_month(client: FlaskClient, app: App)
         usage.add(session, "x", now=app.now(), posts_read=1234, requests=56)
     page = client.get("/admin/").get_data(as_text=True)
     assert "API reads this month" in page
-    assert "<td>X</td><td class=\"num\">1234</td><td class=\"num\">56</td>" in page
+    assert ('<td data-label="Network">X</td><td data-label="Posts read" class="num">1234</td>'
+            '<td data-label="Requests" class="num">56</td>') in page
     assert "none set" in page  # no cap configured in these tests
