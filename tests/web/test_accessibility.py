@@ -45,6 +45,7 @@ EXCLUDED = {
     "healthz": "JSON for monitors",
     "webhooks.handshake": "the networks' webhook handshake (JSON or plain text), not a page",
     "webhooks.deletion_status": "JSON for Facebook's data deletion callback",
+    "language.switch": "a redirect (303) that keeps the chosen language in a cookie",
 }
 # Pages a POST answers with: the confirmations of what cannot be undone (who, page, button).
 CONFIRMS = [
