@@ -17,12 +17,19 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import Babel, Domain, get_locale
 from flask_babel import gettext as gettext
 from flask_babel import lazy_gettext as lazy_gettext
-from flask_babel import ngettext as ngettext
+from flask_babel import ngettext as _babel_ngettext
 from markupsafe import Markup
 
 from core.errors import UserError
 from core.money import Amount
 from runtime import i18n
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: object) -> str:
+    """The plural for `num`; the count is both `%(num)d` (Flask-Babel's) and `%(n)d`."""
+    variables.setdefault("n", num)
+    return str(_babel_ngettext(singular, plural, num, **variables))
+
 
 _ = gettext
 _l = lazy_gettext
