@@ -5,6 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
@@ -136,3 +137,45 @@ def test_any_sequence_of_creates_deletes_and_replays_ends_as_the_surviving_recor
             ActivityRecord.person_id == person, ActivityRecord.retracted_at.is_(None))).scalars()
         assert {k.rsplit("/", 1)[1] for k in standing} == {RECORDS[n][1]
                                                            for n in created - deleted}
+
+
+# -- a race (PostgreSQL: row locks; SQLite has one writer) -----------------------------------
+
+
+def _race(db, rules, first_undoes: bool) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """One transaction undoes the like while another records a repost of the same post;
+    the first holds its transaction open while the second starts, then commits."""
+    name = f"r{next(_names)}"
+    person = add_person(db, rules, name)
+    like, repost = _activity(name, "like", "1", "p1"), _activity(name, "repost", "2", "p1")
+    _record(db, rules, person, like)
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            if first_undoes:
+                _record(db, rules, person, repost)
+            else:
+                _undo(db, person, like)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with db.unit_of_work() as session:
+        if first_undoes:
+            retract(session, [Retraction(person, like.key, like.network, like.action,
+                                         like.occurred_at)], now=at(7))
+        else:
+            flattring.record_activities(session, rules, person, [repost], now=at(6))
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(0.5)  # it waits for this transaction's row lock
+    thread.join(10)
+    assert not errors and not thread.is_alive()
+    return _open(db, person)
+
+
+def test_an_undo_and_new_support_at_the_same_time_leave_the_flattr_standing(db, rules):
+    if not db.is_postgres:
+        return  # one writer at a time: no interleaving to test
+    assert _race(db, rules, first_undoes=True) == {(PAGE, "2026-10")}
+    assert _race(db, rules, first_undoes=False) == {(PAGE, "2026-10")}
