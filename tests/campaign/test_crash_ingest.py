@@ -93,6 +93,18 @@ def _unfinished(db: Database, now: datetime) -> tuple[int, int]:
             " (SELECT COUNT(*) FROM activities)"), {"start": START, "now": now}).one())  # type: ignore[return-value]
 
 
+def _wait_until_it_catches_sigterm(process: subprocess.Popen[bytes]) -> None:
+    """Linux: /proc/PID/status lists caught signals as a hex mask (SIGTERM is bit 14)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        status = Path(f"/proc/{process.pid}/status")
+        caught = next((line.split()[1] for line in status.read_text().splitlines()
+                       if line.startswith("SigCgt:")), "0") if status.exists() else "0"
+        if int(caught, 16) & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.05)
+
+
 def test_workers_killed_anywhere_record_what_a_clean_run_records(tmp_path: Path) -> None:
     rng = random.Random(SEED)
     began = time.monotonic()
@@ -183,6 +195,9 @@ def test_workers_killed_anywhere_record_what_a_clean_run_records(tmp_path: Path)
                     time.sleep(0.2)
                 assert seen[0] == 0, f"accounts left unread or leased: {seen}"
                 for process in workers:
+                    # A worker respawned late may still be importing: SIGTERM before its
+                    # handler is in place kills it (-15) instead of stopping it.
+                    _wait_until_it_catches_sigterm(process)
                     process.send_signal(signal.SIGTERM)
                 codes = [p.wait(timeout=30) for p in workers]
             finally:

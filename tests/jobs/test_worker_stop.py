@@ -71,8 +71,11 @@ def test_a_stopping_notifier_finishes_the_recipient_in_hand_and_hands_back_the_r
 def test_a_stopped_worker_returns_from_a_long_notify_run_promptly(rig: Rig) -> None:
     _notices(rig, 60)
 
+    first_send = threading.Event()
+
     class Slow(LogChannel):
         def send(self, recipient, message):  # type: ignore[no-untyped-def]
+            first_send.set()
             time.sleep(0.1)
             return super().send(recipient, message)
 
@@ -82,7 +85,9 @@ def test_a_stopped_worker_returns_from_a_long_notify_run_promptly(rig: Rig) -> N
         result: dict = {}
         job = threading.Thread(target=lambda: result.update(stats=worker.notify()))
         job.start()
-        time.sleep(0.5)
+        # Stop once sending is under way (a fixed sleep lost that race on a loaded machine).
+        assert first_send.wait(timeout=30)
+        time.sleep(0.3)
         stopped_at = time.monotonic()
         worker.stop()
         job.join(timeout=10)
