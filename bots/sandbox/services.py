@@ -7,24 +7,30 @@ from __future__ import annotations
 
 from bots.sandbox.server import SandboxServer
 
-LABELS = {
-    "bluesky.xrpc": "Bluesky XRPC (AppView: getPosts, resolveHandle; createSession)",
-    "bluesky.jetstream": "Bluesky Jetstream v1 (websocket)",
-    "bluesky.plc": "Bluesky PLC directory (did:plc documents)",
-    "bluesky.did_web": "Bluesky did:web documents (<url>/<host>/.well-known/did.json)",
+LABELS = {  # name: (label, what follows the URL)
+    "bluesky.xrpc": ("Bluesky XRPC (AppView, sign-in)", "/xrpc/"),
+    "bluesky.plc": ("Bluesky PLC directory", "/<did>"),
+    "bluesky.did_web": ("Bluesky did:web documents", "/<host>/.well-known/did.json"),
+    "bluesky.jetstream": ("Bluesky Jetstream v1", ""),
 }
 
 
 def describe(server: SandboxServer) -> list[str]:
     base = server.base_url
-    lines = [("X API v2", f"{base}/2/ (OAuth 2.0: {base}/i/oauth2/authorize)"),
+    lines = [("X API v2", f"{base}/2/  (OAuth 2.0: {base}/i/oauth2/authorize)"),
              ("Facebook Graph", f"{base}/v22.0/"),
              ("Mastodon instances", f"{base}/mastodon/<host>/")]
-    for name, url in sorted(server.services.items()):
+    order = ["bluesky.xrpc", "bluesky.pds.", "bluesky.plc", "bluesky.did_web"]
+
+    def rank(name: str) -> tuple[int, str]:
+        return next((n for n, p in enumerate(order) if name.startswith(p)), len(order)), name
+
+    for name in sorted(server.services, key=rank):
+        url = server.services[name]
         if name.startswith("bluesky.pds."):
-            label = f"Bluesky PDS {name.removeprefix('bluesky.pds.')} (listRecords)"
+            label, tail = f"Bluesky PDS {name.removeprefix('bluesky.pds.')}", "/xrpc/ (listRecords)"
         else:
-            label = LABELS.get(name, name)
-        lines.append((label, url))
+            label, tail = LABELS.get(name, (name, ""))
+        lines.append((label, url + tail))
     width = max(len(label) for label, _ in lines)
     return [f"  {label.ljust(width)}  {url}" for label, url in lines]

@@ -18,9 +18,11 @@ from bots.bluesky.parse import Intent
 from core import people
 from core.accounts import link_account
 from core.activity import Activity, Target
+from core.crypto import generate_key
 from core.models import Flattr, Thing
 from jobs.stream import Streams
 from runtime.app import App
+from runtime.keys import key_ring
 
 DID = "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"
 AUTHOR = "did:plc:bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -84,9 +86,10 @@ def _standing(app: App) -> set[str]:
 
 
 def _linked(app: App) -> None:
-    with app.db.unit_of_work() as session:
+    keys = key_ring(app.settings.model_copy(update={"token_keys": generate_key()}))
+    with app.db.unit_of_work() as session:  # (keys of its own: no key file is written)
         row = people.add_person(session, app.rules, "ann", 500, 5000, now=app.now())
-        link_account(session, app.keys, person_id=row.id, network="bluesky",
+        link_account(session, keys, person_id=row.id, network="bluesky",
                      external_user_id=DID, token="", now=app.now())
 
 
