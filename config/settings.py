@@ -152,7 +152,10 @@ class Settings(BaseSettings):
     bluesky_triggers: TriggerSet = Field(default=None, validate_default=True)
     bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     bluesky_appview_url: str = "https://public.api.bsky.app"  # getPosts, resolveHandle
-    bluesky_pds_url: str = "https://bsky.social"  # createSession, listRecords
+    bluesky_pds_url: str = "https://bsky.social"  # createSession (listRecords: each DID's PDS)
+    bluesky_plc_url: str = "https://plc.directory"  # did:plc documents name each DID's PDS
+    # Bluesky allows 3,000 requests per 5 minutes per IP; this process keeps under this.
+    bluesky_requests_per_5min: Annotated[int, Field(ge=1, le=3000)] = 2700
     bluesky_service_did: str | None = None  # the service's own account: never flattred
     bluesky_service_handle: str | None = None
     # Jetstream replays about 36 h; a cursor older than this is filled by listRecords.

@@ -185,9 +185,13 @@ class ActivityRecord(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     thing_id: Mapped[int | None] = mapped_column(ForeignKey("things.id"))
-    flattr_id: Mapped[int | None] = mapped_column(ForeignKey("flattrs.id"))
+    # The flattr it made or joins (an "already": the same thing in the same period), so
+    # that undoing it withdraws that flattr only when nothing else supports it.
+    flattr_id: Mapped[int | None] = mapped_column(ForeignKey("flattrs.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # Undone (a like deleted): it supports nothing any more (core.retractions).
+    retracted_at: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class Flattr(Base):
@@ -211,6 +215,9 @@ class Flattr(Base):
     source: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # Who withdrew it: "person" (by hand), "own" (they came to own the thing), "undone"
+    # (every activity behind it was undone: a new one brings it back, core.retractions).
+    withdrawn_by: Mapped[str | None] = mapped_column(String(8))
 
 
 class Settlement(Base):

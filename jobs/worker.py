@@ -25,7 +25,7 @@ from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
 from jobs.stream import Streams, StreamStats
-from jobs.tokens import REFRESH_MARGIN, RefreshSummary, refresh_tokens
+from jobs.tokens import CLAIM_LEASE, REFRESH_MARGIN, RefreshSummary, refresh_tokens
 from runtime import logs
 from runtime.app import App
 
@@ -79,6 +79,7 @@ class Worker:
         self.log_channel = log_channel or LogChannel()
         self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel),
                                  lease=NOTIFY_LEASE * lease_scale)
+        self.refresh_lease = CLAIM_LEASE * lease_scale  # the token-refresh claim, likewise
         self.stopping = threading.Event()
         # The networks read live (Bluesky's Jetstream), beside the polls.
         self.streams = Streams(app, base_url if app.settings.networks == "sandbox" else None,
@@ -152,7 +153,8 @@ class Worker:
         them (X) (each worker may run it: one claims each account; a refusal marks it
         needs_reconnect)."""
         result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now(),
-                                owner=self.owner, margin=self.refresh_margin)
+                                owner=self.owner, margin=self.refresh_margin,
+                                lease=self.refresh_lease)
         if result.refreshed or result.failed or result.deferred:
             logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
                        failed=result.failed, raced=result.raced, deferred=result.deferred)
