@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from config import ConfigError
 from core import escrow, settlement
+from core.account_deletion import sweep_deleted_wallets
 from core.models import Settlement
 from core.periods import period_end, period_of
 from jobs.channels import LogChannel, build_channels
@@ -140,6 +141,10 @@ class Worker:
     def expire(self) -> int:
         with self.app.db.unit_of_work() as session:
             result = escrow.return_expired(session, now=self.app.now())
+            # What came back to people who deleted their account goes to charity.
+            swept = sweep_deleted_wallets(session, now=self.app.now())
+        if swept:
+            logs.event("job.expire_swept", owner=self.owner, cents=swept)
         if result.shares:
             logs.event("job.expire", owner=self.owner, shares=result.shares, cents=result.cents,
                        donors=result.donors)

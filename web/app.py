@@ -27,6 +27,7 @@ from runtime import logs
 from runtime.app import App
 from runtime.keys import key_ring
 from web import context, names
+from web.i18n import gettext
 from web.security import check_csrf, check_inputs, csrf_token, current_person, remember_device
 
 SESSION_LIFETIME = timedelta(days=14)
@@ -64,9 +65,11 @@ def create_app(app: App, *, testing: bool = False,
     flask_app.jinja_env.globals.update(csrf_token=csrf_token, current_person=current_person,
                                        currency=currency, who=_who, link_text=_link_text)
 
-    from web import accounts, admin, auth, pages, sandbox, webhooks
+    from web import accounts, admin, auth, pages, reset_pages, sandbox, settings_pages, webhooks
 
-    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp):
+    flask_app.jinja_env.globals.setdefault("_", gettext)
+    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp, settings_pages.bp,
+                      reset_pages.bp):
         flask_app.register_blueprint(blueprint)
     sandbox.install(flask_app, living)
     flask_app.register_error_handler(UserError, _user_error)
@@ -138,7 +141,8 @@ BACK_TO = {"pages.set_budget": "pages.me", "pages.topup": "pages.me",
            "pages.announce": "pages.me", "pages.withdraw": "pages.me",
            "pages.notifications": "pages.creator", "pages.opt_out": "pages.creator",
            "auth.password": "pages.me", "accounts.disconnect": "pages.me",
-           "accounts.triggers": "pages.me",
+           "accounts.triggers": "pages.me", "account.password": "account.index",
+           "account.email": "account.index", "account.delete": "account.delete",
            "admin.topup": "admin.index", "admin.grant_claim": "admin.index",
            "admin.end_sessions_of": "admin.index", "admin.unpause_sign_ins": "admin.index"}
 FORM_PAGES = {"auth.signup": "signup.html", "auth.login": "login.html"}

@@ -2,7 +2,7 @@
 activities.flattr_id (what still supports a flattr), flattrs.withdrawn_by (only a flattr
 withdrawn because everything behind it was undone comes back with new support)
 
-Revision ID: 0013_c2_retractions
+Revision ID: 0013_retractions
 Revises: 0012_identity_names
 Create Date: 2026-12-01
 """
@@ -10,7 +10,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_c2_retractions"
+revision = "0013_retractions"
 down_revision = "0012_identity_names"
 branch_labels = None
 depends_on = None
