@@ -127,12 +127,12 @@ class StreamAccount:
 @dataclass(frozen=True)
 class StreamBatch:
     """What a stream read since the last batch: the activities (targets resolved), the
-    keys of activities taken back (a like deleted), and the position to store once they
-    are (None: unchanged)."""
+    activities undone (a like deleted: only network, action, external id, actor and time
+    are known), and the position to store once they are (None: unchanged)."""
 
     position: int | None
     activities: list[Activity] = field(default_factory=list)
-    withdrawals: list[str] = field(default_factory=list)
+    withdrawals: list[Activity] = field(default_factory=list)
     events: int = 0
     # A backfill: the keys of every activity still in the accounts' repositories that was
     # made since `listed_since`; a recorded one missing was deleted during the gap.

@@ -72,10 +72,10 @@ def run_sandbox(args: argparse.Namespace) -> int:
     except (OSError, ValueError, KeyError) as exc:
         print(f"flattr sandbox: cannot start: {exc}", file=sys.stderr)
         return 2
-    print(
-        f"sandbox listening on {server.base_url} (scenario {args.scenario}); Ctrl-C stops",
-        flush=True,
-    )
+    from bots.sandbox.services import describe
+
+    print(f"sandbox listening on {server.base_url} (scenario {args.scenario}); Ctrl-C stops",
+          *describe(server), sep="\n", flush=True)
     try:
         while True:
             time.sleep(3600)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from commands import args as arguments
 from core import escrow, flattring, ledger, people, reports, settlement, things
+from core.account_deletion import sweep_deleted_wallets
 from core.money import format_cents, parse_cents
 from core.users import end_sessions, unpause
 from jobs.render import render_report
@@ -225,8 +226,11 @@ def _check(app: App, args: argparse.Namespace) -> int:
 def _expire(app: App, args: argparse.Namespace) -> int:
     with app.db.unit_of_work() as session:
         result = escrow.return_expired(session, now=app.now())
+        swept = sweep_deleted_wallets(session, now=app.now())
     print(f"returned {_eur(app, result.cents)} from {result.shares} share(s)"
           f" to {result.donors} donor(s)")
+    if swept:
+        print(f"gave {_eur(app, swept)} returned to deleted accounts to charity")
     return 0
 
 

@@ -74,6 +74,8 @@ def _web(args: argparse.Namespace) -> int:
         print(f"flattr web: serving http://{host}:{server.server_port}/ (waitress; put TLS in"
               " front of it for live)", file=sys.stderr)
         if living is not None:
+            from bots.sandbox.services import describe
+
             local = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
             living.push_webhooks_to(f"http://{local}:{server.server_port}")
             state = living.clock.state()
@@ -81,7 +83,8 @@ def _web(args: argparse.Namespace) -> int:
                   f" clock stands at {state.now:%Y-%m-%d %H:%M} UTC and starts when the first"
                   f" account is linked, {state.speed:g} times faster than real time (pause"
                   " it, speed it up or jump to the month's end on your page); the worker"
-                  " runs in this process", file=sys.stderr)
+                  " runs in this process; the networks:", *describe(living.sandbox),
+                  sep="\n", file=sys.stderr)
         try:
             server.serve_forever()
         except KeyboardInterrupt:

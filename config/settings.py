@@ -7,6 +7,7 @@ named by its environment variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,7 @@ def _check_triggers(field: str, value: Iterable[str] | None) -> frozenset[str] |
 # Settings whose values must never reach a log line (runtime.app hands them to core.logs).
 SECRET_FIELDS = ("x_client_secret", "x_consumer_secret", "facebook_app_secret",
                  "facebook_webhook_verify_token", "x_service_token", "facebook_page_token",
-                 "mastodon_service_token", "token_keys", "session_secret")
+                 "mastodon_service_token", "token_keys", "session_secret", "smtp_password")
 
 
 class Settings(BaseSettings):
@@ -152,7 +153,10 @@ class Settings(BaseSettings):
     bluesky_triggers: TriggerSet = Field(default=None, validate_default=True)
     bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     bluesky_appview_url: str = "https://public.api.bsky.app"  # getPosts, resolveHandle
-    bluesky_pds_url: str = "https://bsky.social"  # createSession, listRecords
+    bluesky_pds_url: str = "https://bsky.social"  # createSession (listRecords: each DID's PDS)
+    bluesky_plc_url: str = "https://plc.directory"  # did:plc documents name each DID's PDS
+    # Bluesky allows 3,000 requests per 5 minutes per IP; this process keeps under this.
+    bluesky_requests_per_5min: Annotated[int, Field(ge=1, le=3000)] = 2700
     bluesky_service_did: str | None = None  # the service's own account: never flattred
     bluesky_service_handle: str | None = None
     # Jetstream replays about 36 h; a cursor older than this is filled by listRecords.
@@ -172,7 +176,13 @@ class Settings(BaseSettings):
     notify_max_per_recipient_per_day: Annotated[int, Field(ge=1, le=1000)] = 5
     smtp_host: str | None = None
     smtp_port: Annotated[int, Field(ge=1, le=65535)] = 25
-    smtp_sender: str = "flattr@localhost"
+    smtp_sender: Annotated[str, Field(pattern=r"^[^@\s<>]+@[^@\s<>]+$")] = "flattr@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # Account e-mail (reset, address change) with no SMTP host: .eml files in this folder;
+    # unset, the message goes to the log (its text too in sandbox mode, for the demo).
+    mail_outbox: Path | None = None
 
     # Web.
     web_host: str = "127.0.0.1"
@@ -187,6 +197,14 @@ class Settings(BaseSettings):
                         info: ValidationInfo) -> frozenset[str] | None:
         assert info.field_name is not None
         return _check_triggers(info.field_name, value)
+
+    @field_validator("web_base_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?",
+                                                  value):
+            raise ValueError("expected the public address, e.g. https://flattr.example")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -46,9 +46,11 @@ def flattr_url(session: Session, rules: Rules, person: Person, url: str, *, at: 
 
 
 def withdraw(session: Session, person_id: int, flattr_id: int, *, now: datetime) -> bool:
-    """Take back a flattr before its period starts closing; True when it was withdrawn."""
+    """Take back a flattr by hand before its period starts closing (no new activity brings
+    it back: core.retractions); True when it was withdrawn."""
     withdrawn = rows_affected(session.execute(
-        timed("UPDATE flattrs SET withdrawn_at = :now WHERE id = :id AND person_id = :person"
+        timed("UPDATE flattrs SET withdrawn_at = :now, withdrawn_by = 'person'"
+              " WHERE id = :id AND person_id = :person"
               " AND withdrawn_at IS NULL AND NOT EXISTS"
               " (SELECT 1 FROM settlements WHERE settlements.period = flattrs.period)", "now"),
         {"now": now, "id": flattr_id, "person": person_id},

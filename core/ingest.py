@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core import identity, notifications
@@ -43,6 +43,7 @@ from core.outcomes import (
     wallet_too_low,
 )
 from core.periods import next_period, period_end, period_of
+from core.retractions import reinstate
 from core.rules import Rules
 from core.things import canonical_targets, longest_prefix_claimer
 
@@ -150,8 +151,8 @@ def _decide(session: Session, rules: Rules, person_id: int, items: list[_Item],
     if not resolved:
         return False
     facts = sql.person_facts(session, person_id)
-    taken = sql.existing_flattrs(session, person_id, {(things[i.url].id, i.period)
-                                                   for i in resolved if i.url})
+    taken = set(sql.existing_flattrs(session, person_id, {(things[i.url].id, i.period)
+                                                       for i in resolved if i.url}))
     for item in resolved:
         assert item.url is not None
         thing = things[item.url]
@@ -181,16 +182,19 @@ def _budget_for(budgets: dict[str, int], period: str) -> int | None:
 def _record(session: Session, person_id: int, items: list[_Item], things: dict[str, KnownThing],
             announce: bool, now: datetime) -> None:
     """The flattrs (each item still without an outcome), then the activity rows (but those
-    that keep no key: outcomes.keeps_key); an activity another worker recorded first gives
-    back its flattr, as a rolled-back savepoint would."""
+    that keep no key: outcomes.keeps_key), each naming the flattr it made or joins; a
+    joined flattr withdrawn because it was undone comes back (core.retractions). An
+    activity another worker recorded first gives back its flattr, as a rolled-back
+    savepoint would."""
     flattr_of = _write_flattrs(session, person_id, [i for i in items if i.outcome is None],
                                things)
+    _join(session, person_id, items, things)
     kept = [i for i in items if keeps_key(i.activity.network, i.outcome)]  # type: ignore[arg-type]
     rows = [{"key": i.activity.key, "network": i.activity.network,
              "action": i.activity.action, "person_id": person_id,
              "occurred_at": i.activity.occurred_at,
              "thing_id": things[i.url].id if i.url else None,
-             "flattr_id": flattr_of.get(i.index), "outcome": i.outcome.outcome,  # type: ignore[union-attr]
+             "flattr_id": i.outcome.flattr_id, "outcome": i.outcome.outcome,  # type: ignore[union-attr]
              "created_at": now} for i in sorted(kept, key=lambda item: item.activity.key)]
     recorded = set(session.execute(
         sql.insert(session, ActivityRecord).on_conflict_do_nothing(index_elements=["key"])
@@ -198,10 +202,28 @@ def _record(session: Session, person_id: int, items: list[_Item], things: dict[s
     lost = [i for i in kept if i.activity.key not in recorded]
     orphans = [flattr_of.pop(i.index) for i in lost if i.index in flattr_of]
     for chunk in sql.chunks(orphans):
+        session.execute(update(ActivityRecord).where(ActivityRecord.flattr_id.in_(chunk))
+                        .values(flattr_id=None).execution_options(synchronize_session=False))
         session.execute(delete(Flattr).where(Flattr.id.in_(chunk)))
+    joined = [i.outcome for i in kept if i.activity.key in recorded]
+    reinstate(session, {o.flattr_id for o in joined
+                        if o is not None and o.outcome == "already" and o.flattr_id})
     for item in lost:
         item.outcome, item.low_wallet, item.no_budget = concurrent_duplicate(), None, False
     _notify(session, person_id, items, flattr_of if announce else {}, now)
+
+
+def _join(session: Session, person_id: int, items: list[_Item],
+          things: dict[str, KnownThing]) -> None:
+    """Each "already" names the flattr it joins."""
+    joining = [i for i in items if i.url and i.outcome is not None
+               and i.outcome.outcome == "already" and i.outcome.flattr_id is None]
+    ids = sql.existing_flattrs(session, person_id,
+                               {(things[i.url].id, i.period) for i in joining if i.url})
+    for item in joining:
+        assert item.url is not None
+        item.outcome = already(item.url, item.period, ids.get((things[item.url].id,
+                                                               item.period)))
 
 
 def _write_flattrs(session: Session, person_id: int, pending: list[_Item],

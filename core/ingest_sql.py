@@ -90,16 +90,20 @@ def create_things(session: Session, rows: list[dict[str, Any]]) -> dict[str, Kno
     return made | things_by_url(session, {r["url"] for r in rows} - set(made))
 
 
-def existing_flattrs(session: Session, person_id: int, pairs: set[Pair]) -> set[Pair]:
+def existing_flattrs(session: Session, person_id: int, pairs: set[Pair]) -> dict[Pair, int]:
+    """The person's flattrs (withdrawn ones too) among `pairs`, by (thing, period)."""
     if not pairs:
-        return set()
-    found: set[Pair] = set()
+        return {}
+    found: dict[Pair, int] = {}
     periods = sorted({p for _, p in pairs})
     for chunk in chunks(sorted({t for t, _ in pairs})):
-        found.update(session.execute(select(Flattr.thing_id, Flattr.period).where(
-            Flattr.person_id == person_id, Flattr.thing_id.in_(chunk),
-            Flattr.period.in_(periods))).all())
-    return found & pairs
+        for flattr_id, thing_id, period in session.execute(select(
+                Flattr.id, Flattr.thing_id, Flattr.period).where(
+                Flattr.person_id == person_id, Flattr.thing_id.in_(chunk),
+                Flattr.period.in_(periods))):
+            if (thing_id, period) in pairs:
+                found[(thing_id, period)] = flattr_id
+    return found
 
 
 def insert_flattrs(session: Session, person_id: int,

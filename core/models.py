@@ -90,6 +90,9 @@ class Person(Base):
     # out, a new password, an operator's revoke) ends every copy of every session.
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # Set when the person deleted their account (core/account_deletion.py): the row stays,
+    # without personal details, so that the ledger's wallet:<id> keys still name someone.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcTime)
     # The language of the pages and messages ("en", "fr"); None: the browser's choice on
     # the pages, English in messages sent while they are away.
     language: Mapped[str | None] = mapped_column(String(8))
@@ -188,9 +191,13 @@ class ActivityRecord(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     thing_id: Mapped[int | None] = mapped_column(ForeignKey("things.id"))
-    flattr_id: Mapped[int | None] = mapped_column(ForeignKey("flattrs.id"))
+    # The flattr it made or joins (an "already": the same thing in the same period), so
+    # that undoing it withdraws that flattr only when nothing else supports it.
+    flattr_id: Mapped[int | None] = mapped_column(ForeignKey("flattrs.id"), index=True)
     outcome: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcTime)
+    # Undone (a like deleted): it supports nothing any more (core.retractions).
+    retracted_at: Mapped[datetime | None] = mapped_column(UtcTime)
 
 
 class Flattr(Base):
@@ -214,6 +221,9 @@ class Flattr(Base):
     source: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(UtcTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcTime)
+    # Who withdrew it: "person" (by hand), "own" (they came to own the thing), "undone"
+    # (every activity behind it was undone: a new one brings it back, core.retractions).
+    withdrawn_by: Mapped[str | None] = mapped_column(String(8))
 
 
 class Settlement(Base):
@@ -461,3 +471,19 @@ class IdentityName(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     handle: Mapped[str | None] = mapped_column(String(100))
     seen_at: Mapped[datetime] = mapped_column(UtcTime)
+
+
+class AccountToken(Base):
+    """A single-use link sent by e-mail (core/account_tokens.py): a password reset, or the
+    confirmation of a new e-mail address. Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('reset', 'email')", name="purpose"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UtcTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcTime)

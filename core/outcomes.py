@@ -94,9 +94,11 @@ def no_budget(url: str, period: str) -> FlattrOutcome:
                          thing_url=url, period=period)
 
 
-def already(url: str, period: str) -> FlattrOutcome:
+def already(url: str, period: str, flattr_id: int | None = None) -> FlattrOutcome:
+    """The person's flattr of the thing in the period exists: the activity joins it
+    (`flattr_id`, so that undoing another activity leaves it: core.retractions)."""
     return FlattrOutcome("already", f"{url} was already flattred in {period}",
-                         thing_url=url, period=period)
+                         flattr_id=flattr_id, thing_url=url, period=period)
 
 
 def flattred(flattr_id: int, url: str, period: str) -> FlattrOutcome:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core import names
 from core.errors import UnknownPeriod
 from core.ledger import AccountKind, key_sql, like_sql
 from core.periods import parse_period
@@ -86,6 +87,11 @@ def report(session: Session, rules: Rules, period: str) -> dict[str, Any]:
         for n, g, f, k in session.execute(text(_CREATORS), args)
     ]
     escrow = [{"identity": i, "cents": int(c)} for i, c in session.execute(text(_ESCROW), args)]
+    known = names.lookup(session, (e["identity"] for e in escrow))
+    for entry in escrow:  # how the networks showed each identity (core.names), if they did
+        name = known.get(entry["identity"])
+        entry.update(display_name=name.display_name if name else None,
+                     handle=name.handle if name else None)
     return {
         "period": period,
         "currency": rules.currency,

@@ -190,7 +190,8 @@ def _serialise_ownership(session: Session) -> None:
 def withdraw_own_flattrs(session: Session, person_id: int, *, now: datetime) -> int:
     """A creator who gains a thing they flattred this month no longer flattrs their own."""
     return rows_affected(session.execute(
-        timed("UPDATE flattrs SET withdrawn_at = :now WHERE person_id = :person"
+        timed("UPDATE flattrs SET withdrawn_at = :now, withdrawn_by = 'own'"
+              " WHERE person_id = :person"
               " AND withdrawn_at IS NULL"
               " AND thing_id IN (SELECT id FROM things WHERE owner_id = :person)"
               " AND NOT EXISTS (SELECT 1 FROM settlements s WHERE s.period = flattrs.period)",

@@ -65,10 +65,12 @@ def verify_password(password: str, stored: str | None) -> bool:
 
 
 def sign_up(session: Session, rules: Rules, name: str, password: str, *, now: datetime,
-            email: str | None = None) -> Person:
-    """A new person with the minimum budget and an empty wallet; they choose the rest."""
+            email: str | None = None, budget: int | None = None) -> Person:
+    """A new person with an empty wallet and `budget` (the minimum when not given) in force
+    from the current month."""
     check_password(password)
-    person = add_person(session, rules, name, rules.min_monthly_budget, 0, now=now,
+    person = add_person(session, rules, name,
+                        rules.min_monthly_budget if budget is None else budget, 0, now=now,
                         email=email or None)
     person.password_hash = hash_password(password)
     return person

@@ -290,7 +290,9 @@ def _play_month(app: Any, worker: Worker, clock: ManualClock, progress: IO[str] 
 
 
 _STATUS_COUNTS = text("SELECT status, COUNT(*) FROM notifications GROUP BY status")
-_OUTCOME_COUNTS = text("SELECT outcome, COUNT(*) FROM activities GROUP BY outcome")
+# A tombstone (an undo seen before its activity: core.retractions) is no activity seen.
+_OUTCOME_COUNTS = text("SELECT outcome, COUNT(*) FROM activities WHERE outcome <> 'undone'"
+                       " GROUP BY outcome")
 
 
 def _add(total: PollStats, stats: PollStats) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bots.naming import who
 from core.money import format_cents
+from core.names import Name
 
 
 def render_report(data: dict[str, Any]) -> str:
@@ -26,8 +28,10 @@ def render_report(data: dict[str, Any]) -> str:
     lines.append("")
     if data["escrow"]:
         lines.append("escrow, waiting for the creator to join:")
-        for e in data["escrow"]:
-            lines.append(f"  {e['identity']:<50} {format_cents(e['cents']):>10}")
+        for e in data["escrow"]:  # named as the networks showed them (bots.naming)
+            shown = who(e["identity"], {e["identity"]: Name(e.get("display_name"),
+                                                            e.get("handle"))})
+            lines.append(f"  {shown:<50} {format_cents(e['cents']):>10}")
     else:
         lines.append("escrow: nothing waiting")
     lines.append(f"charity: {format_cents(data['charity_cents'])} {cur}")

@@ -12,9 +12,10 @@ lease runs out. Reading a shard:
    the stream still has, so no like is lost;
 3. read batches (the source fetches what it needs over the network, outside any
    transaction) and store each in one transaction: the activities (idempotent by key:
-   a replayed or repeated event is a duplicate), the withdrawals (a like deleted before
-   its month closes takes its flattr back: core.flattring.withdraw), and the new position,
-   guarded by the lease;
+   a replayed or repeated event is a duplicate), the activities undone (a like deleted:
+   core.retractions, which withdraws a flattr in an open month only when nothing else of
+   that person supports it, and keeps a tombstone so that the like replayed afterwards
+   flattrs nothing), and the new position, guarded by the lease;
 4. a dropped connection: reconnect from the stored position after a capped backoff. The
    account list is read again every `RESHARD_S` seconds; a change reconnects.
 
@@ -35,13 +36,14 @@ from sqlalchemy.orm import Session
 from bots import networks, registry
 from bots.base import StreamAccount, StreamBatch, StreamBroken, StreamSource
 from bots.registry import AdapterContext, NetworkSpec
-from core import accounts
+from core import accounts, names
 from core import live_streams as streams
 from core.backoff import Backoff
-from core.flattring import record_activities, withdraw
+from core.flattring import record_activities
 from core.live_streams import Held, LeaseLost
 from core.models import ActivityRecord, SocialAccount
 from core.periods import period_of, period_start
+from core.retractions import Retraction, retract
 from runtime import logs
 from runtime.app import App
 
@@ -73,6 +75,7 @@ class StreamStats:
 class Shard:
     accounts: dict[str, StreamAccount]  # by external user id
     persons: dict[str, int]  # account identity -> person id
+    actions: dict[int, frozenset[str]]  # person id -> the actions their triggers let through
 
 
 class Streams:
@@ -110,9 +113,10 @@ class Streams:
             chosen = (frozenset(t for t in row.triggers.split(",") if t)
                       if row.triggers is not None else None)
             actions = spec.allowed_actions(spec.account_triggers(settings, chosen))
-            shard = found.setdefault((row.id - 1) // size, Shard({}, {}))
+            shard = found.setdefault((row.id - 1) // size, Shard({}, {}, {}))
             shard.accounts[row.external_user_id] = StreamAccount(row.external_user_id, actions)
             shard.persons[row.identity] = row.person_id
+            shard.actions[row.person_id] = shard.actions.get(row.person_id, frozenset()) | actions
         return found
 
     # -- running ---------------------------------------------------------------------------
@@ -240,44 +244,44 @@ class Streams:
         return oldest
 
     def _store(self, held: Held, batch: StreamBatch, shard: Shard, stats: StreamStats) -> None:
-        """One transaction: the batch's activities, its withdrawals, the new position."""
+        """One transaction: the batch's activities, then what was undone, the new position."""
         now = self.app.now()
         by_person = defaultdict(list)
         for activity in batch.activities:
             person = shard.persons.get(activity.actor)
             if person is not None:
                 by_person[person].append(activity)
-        withdrawn = 0
         with self.app.db.unit_of_work() as session:
             for person, activities in by_person.items():
                 outcomes = record_activities(session, self.app.rules, person, activities,
                                              now=now)
                 stats.flattrs += sum(o.flattred for o in outcomes)
-            for person_id, flattr_id in self._withdrawn(session, held, batch, shard):
-                withdrawn += withdraw(session, person_id, flattr_id, now=now)
+            names.remember(session, batch.activities, now=now)  # the authors' names
+            withdrawn = retract(session, self._undone(session, held, batch, shard), now=now)
             streams.advance(session, held, batch.position, now=now, lease=self.lease)
         stats.batches += 1
         stats.events += batch.events
         stats.activities += len(batch.activities)
         stats.withdrawn += withdrawn
 
-    def _withdrawn(self, session: Session, held: Held, batch: StreamBatch, shard: Shard
-                   ) -> list[tuple[int, int]]:
-        """(person, flattr) of each activity taken back: named by the stream, or, after a
-        backfill, recorded since its listing began but no longer listed."""
-        found = []
-        for key in batch.withdrawals:
-            row = session.execute(select(ActivityRecord.person_id, ActivityRecord.flattr_id)
-                                  .where(ActivityRecord.key == key)).first()
-            if row is not None and row.flattr_id is not None:
-                found.append((row.person_id, row.flattr_id))
+    def _undone(self, session: Session, held: Held, batch: StreamBatch, shard: Shard
+                ) -> list[Retraction]:
+        """The activities undone: named by the stream, or, after a backfill, recorded since
+        its listing began, of an action it listed, supporting a flattr, and no longer
+        listed."""
+        found = [Retraction(person, a.key, a.network, a.action, a.occurred_at)
+                 for a in batch.withdrawals if (person := shard.persons.get(a.actor))]
         if batch.present is not None and batch.listed_since is not None:
             listed_from = batch.listed_since + BACKFILL_MARGIN
             rows = session.execute(select(
-                ActivityRecord.key, ActivityRecord.person_id, ActivityRecord.flattr_id).where(
+                ActivityRecord.key, ActivityRecord.person_id, ActivityRecord.network,
+                ActivityRecord.action, ActivityRecord.occurred_at).where(
                 ActivityRecord.person_id.in_(set(shard.persons.values())),
                 ActivityRecord.network == held.network,
                 ActivityRecord.flattr_id.is_not(None),
+                ActivityRecord.retracted_at.is_(None),
                 ActivityRecord.occurred_at >= listed_from)).all()
-            found += [(r.person_id, r.flattr_id) for r in rows if r.key not in batch.present]
+            found += [Retraction(r.person_id, r.key, r.network, r.action, r.occurred_at)
+                      for r in rows if r.key not in batch.present
+                      and r.action in shard.actions.get(r.person_id, frozenset())]
         return found

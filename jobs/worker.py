@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from config import ConfigError
 from core import escrow, settlement
+from core.account_deletion import sweep_deleted_wallets
 from core.models import Settlement
 from core.periods import period_end, period_of
 from jobs.channels import LogChannel, build_channels
@@ -25,7 +26,7 @@ from jobs.notify import Notifier, NotifyStats
 from jobs.poll import Networks, Poller, PollStats
 from jobs.shared import SharedPoller
 from jobs.stream import Streams, StreamStats
-from jobs.tokens import REFRESH_MARGIN, RefreshSummary, refresh_tokens
+from jobs.tokens import CLAIM_LEASE, REFRESH_MARGIN, RefreshSummary, refresh_tokens
 from runtime import logs
 from runtime.app import App
 
@@ -79,6 +80,7 @@ class Worker:
         self.log_channel = log_channel or LogChannel()
         self.notifier = Notifier(app, build_channels(app, self.networks, self.log_channel),
                                  lease=NOTIFY_LEASE * lease_scale)
+        self.refresh_lease = CLAIM_LEASE * lease_scale  # the token-refresh claim, likewise
         self.stopping = threading.Event()
         # The networks read live (Bluesky's Jetstream), beside the polls.
         self.streams = Streams(app, base_url if app.settings.networks == "sandbox" else None,
@@ -139,6 +141,10 @@ class Worker:
     def expire(self) -> int:
         with self.app.db.unit_of_work() as session:
             result = escrow.return_expired(session, now=self.app.now())
+            # What came back to people who deleted their account goes to charity.
+            swept = sweep_deleted_wallets(session, now=self.app.now())
+        if swept:
+            logs.event("job.expire_swept", owner=self.owner, cents=swept)
         if result.shares:
             logs.event("job.expire", owner=self.owner, shares=result.shares, cents=result.cents,
                        donors=result.donors)
@@ -152,7 +158,8 @@ class Worker:
         them (X) (each worker may run it: one claims each account; a refusal marks it
         needs_reconnect)."""
         result = refresh_tokens(self.app.db, self.oauth_settings, now=self.app.now(),
-                                owner=self.owner, margin=self.refresh_margin)
+                                owner=self.owner, margin=self.refresh_margin,
+                                lease=self.refresh_lease)
         if result.refreshed or result.failed or result.deferred:
             logs.event("job.refresh", owner=self.owner, refreshed=result.refreshed,
                        failed=result.failed, raced=result.raced, deferred=result.deferred)

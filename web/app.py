@@ -67,9 +67,20 @@ def create_app(app: App, *, testing: bool = False,
                                        trigger_label=words.trigger_label,
                                        claim_kinds=words.CLAIM_KINDS)
 
-    from web import accounts, admin, auth, language, pages, sandbox, webhooks
+    from web import (
+        accounts,
+        admin,
+        auth,
+        language,
+        pages,
+        reset_pages,
+        sandbox,
+        settings_pages,
+        webhooks,
+    )
 
-    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp, language.bp):
+    for blueprint in (auth.bp, pages.bp, accounts.bp, admin.bp, webhooks.bp, settings_pages.bp,
+                      reset_pages.bp, language.bp):
         flask_app.register_blueprint(blueprint)
     sandbox.install(flask_app, living)
     flask_app.register_error_handler(UserError, _user_error)
@@ -141,7 +152,8 @@ BACK_TO = {"pages.set_budget": "pages.me", "pages.topup": "pages.me",
            "pages.announce": "pages.me", "pages.withdraw": "pages.me",
            "pages.notifications": "pages.creator", "pages.opt_out": "pages.creator",
            "auth.password": "pages.me", "accounts.disconnect": "pages.me",
-           "accounts.triggers": "pages.me",
+           "accounts.triggers": "pages.me", "account.password": "account.index",
+           "account.email": "account.index", "account.delete": "account.delete",
            "admin.topup": "admin.index", "admin.grant_claim": "admin.index",
            "admin.end_sessions_of": "admin.index", "admin.unpause_sign_ins": "admin.index"}
 FORM_PAGES = {"auth.signup": "signup.html", "auth.login": "login.html"}

@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core import people
+from core.money import parse_cents
 from core.users import TooManySignIns, authenticate, change_password, sign_up
 from runtime import logs
 from web import i18n, sandbox
@@ -33,8 +34,12 @@ def signup() -> ResponseReturnValue:
     if form.get("password", "") != form.get("password2", ""):
         flash(_("The two passwords differ."), "error")
         return render_template("signup.html", name=form.get("name", "")), 400
+    # The first budget, in force from this month; a form without the field (a script
+    # written before it existed) gets the minimum.
+    budget = parse_cents(form["budget"]) if "budget" in form else None
     person = sign_up(db_session(), app.rules, form.get("name", "").strip(),
-                     form.get("password", ""), now=app.now(), email=form.get("email"))
+                     form.get("password", ""), now=app.now(), email=form.get("email"),
+                     budget=budget)
     person.language = i18n.language()  # their messages come in the language they signed up in
     sign_in(person)
     logs.event("auth.signed_up", person=person.id)
@@ -42,8 +47,9 @@ def signup() -> ResponseReturnValue:
         people.topup(db_session(), person, sandbox.WELCOME_MONEY, now=app.now())
         flash(_("Your wallet starts with %(amount)s of test money.",
                 amount=amount(sandbox.WELCOME_MONEY, app.rules.currency)), "ok")
-    flash(_("Welcome, %(name)s! Set your monthly budget and connect an account.",
-            name=person.name), "ok")
+    flash(_("Welcome, %(name)s! Your budget of %(budget)s counts from this month."
+            " Now connect an account.", name=person.name,
+            budget=amount(budget or app.rules.min_monthly_budget, app.rules.currency)), "ok")
     return redirect(url_for("pages.me"), code=303)
 
 

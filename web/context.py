@@ -4,6 +4,7 @@ after an error (a UserError, an abort, or an exception)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from flask import Flask, current_app, g
@@ -43,6 +44,7 @@ def install(flask_app: Flask, app: App) -> None:
                 g.db.commit()
             else:
                 g.db.rollback()
+        g.committed = response.status_code < 400
         return response
 
     @flask_app.teardown_request
@@ -50,6 +52,16 @@ def install(flask_app: Flask, app: App) -> None:
         session = g.pop("db", None)
         if session is not None:
             session.close()  # rolls back whatever after_request did not commit
+        later = g.pop("after_commit", [])
+        if g.pop("committed", False) and exc is None:
+            for action in later:
+                action()
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run `action` once the request's transaction has committed, outside it (e.g. send an
+    e-mail: no network call inside a transaction); never when the request failed."""
+    g.setdefault("after_commit", []).append(action)
 
 
 def commit() -> None:

@@ -21,6 +21,7 @@ from web.context import db_session, flattr_app
 from web.i18n import _, month
 from web.names import amount
 from web.security import current_person, login_required
+from web.settings_pages import ask_to_confirm
 
 bp = Blueprint("pages", __name__)
 
@@ -57,6 +58,7 @@ def me() -> ResponseReturnValue:
         flattrs=flattrs, names=queries.names_of(session, (f.identity for f in flattrs)),
         statements=queries.statements(session, person.id),
         sandbox=app.settings.networks == "sandbox", status_label=account_label,
+        joined_this_month=period_of(person.created_at) == period,
     )
 
 
@@ -178,7 +180,8 @@ def notifications() -> ResponseReturnValue:
         raise UserError("give an e-mail address to be told by e-mail")
     person.notify_channels = ",".join(chosen)
     person.digest_enabled = request.form.get("digest") == "on"
-    person.email = email or None
+    if email and email != person.email:  # a new address counts once it is confirmed
+        ask_to_confirm(person, email)
     db_session().merge(person)
     flash(_("Saved your notification preferences."), "ok")
     return redirect(url_for("pages.creator"), code=303)

@@ -12,9 +12,11 @@ still yields (empty batches), so the caller can renew its lease and look for new
 
 A dropped connection, a refused handshake or an XRPC call that keeps failing ends the
 iteration with StreamBroken; the caller reconnects from what it stored. A gap longer than
-Jetstream's replay window is filled by `backfill` (listRecords, newest first, down to the
-stored position's time). The websocket client is the `websockets` package's sync client:
-the atproto SDK's JetstreamClient speaks only the newer v2 protocol.
+Jetstream's replay window is filled by `backfill` (listRecords at each DID's own PDS,
+newest first, down to the stored position's time), paced by the process's request budget
+(bots/bluesky/budget.py: a 429 waits for its RateLimit-Reset). The websocket client is the
+`websockets` package's sync client: the atproto SDK's JetstreamClient speaks only the newer
+v2 protocol.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from bots.base import MalformedResponse, StreamAccount, StreamBatch, StreamBroken
 from bots.bluesky import LIKE, POST, REPOST, WATCHED, parse
+from bots.bluesky.did import DidUnresolved
 from bots.bluesky.ids import time_us
 from bots.bluesky.parse import Intent
 from bots.bluesky.xrpc import RateLimited, Unavailable, Xrpc
@@ -109,7 +112,7 @@ class Jetstream:
               position: int | None, stop: Event) -> Iterator[StreamBatch]:
         limits = self.limits
         intents: list[Intent] = []
-        withdrawals: list[str] = []
+        withdrawals: list[Activity] = []
         events, deadline = 0, time.monotonic() + limits.max_wait
         while not stop.is_set():
             try:
@@ -130,7 +133,7 @@ class Jetstream:
             events, deadline = 0, time.monotonic() + limits.max_wait
 
     def _take(self, frame: Any, accounts: dict[str, StreamAccount], position: int | None,
-              intents: list[Intent], withdrawals: list[str]) -> int | None:
+              intents: list[Intent], withdrawals: list[Activity]) -> int | None:
         """One frame: decoded once; parsed further only for a linked account."""
         try:
             event = json.loads(frame)
@@ -152,7 +155,7 @@ class Jetstream:
         if parsed.intent is not None and parsed.intent.action in account.actions:
             intents.append(parsed.intent)
         elif parsed.withdrawal is not None:
-            withdrawals.append(parsed.withdrawal.key)
+            withdrawals.append(parsed.withdrawal.activity)
         return position
 
     # -- posts and backfill ---------------------------------------------------------------
@@ -190,7 +193,7 @@ class Jetstream:
                         page = self._retrying(
                             lambda d=did, coll=collection, c=cursor:  # type: ignore[misc]
                             self.xrpc.list_records(d, coll, c))
-                    except AtProtocolError as exc:  # a repository gone or taken down
+                    except (AtProtocolError, DidUnresolved) as exc:  # a repository gone
                         logs.event("bluesky.list_failed", level=logging.WARNING,
                                    collection=collection, did=did, error=str(exc)[:200])
                         break
@@ -213,11 +216,11 @@ class Jetstream:
         for attempt in range(XRPC_TRIES):
             try:
                 return call()
-            except RateLimited as exc:
-                wait = exc.delay_s
+            except RateLimited as exc:  # wait for its reset: the budget's pause, or here
+                wait = 0.0 if self.xrpc.budget is not None else exc.delay_s
             except Unavailable:
-                wait = delay
+                wait = min(delay, self.limits.max_delay)
                 delay = min(delay * 2, self.limits.max_delay)
-            if attempt + 1 < XRPC_TRIES:
-                self.sleep(min(wait, self.limits.max_delay))
+            if attempt + 1 < XRPC_TRIES and wait > 0:
+                self.sleep(wait)
         raise StreamBroken(f"XRPC at {self.xrpc.appview._base_url} keeps failing")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,7 +57,8 @@ class Intent:
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """A like or repost deleted: the flattr it made is taken back while its month is open."""
+    """A like, repost or post deleted: the activity it made is undone (its flattr taken
+    back while its month is open, unless something else still supports it)."""
 
     action: str
     actor: str
@@ -67,6 +68,12 @@ class Withdrawal:
     @property
     def key(self) -> str:
         return activity_key(self.actor, self.action, self.record_uri)
+
+    @property
+    def activity(self) -> Activity:
+        """The activity undone (no targets: a delete names only the record)."""
+        return Activity(NETWORK, self.action, self.record_uri, actor_identity(self.actor),
+                        self.occurred_at)
 
 
 @dataclass(frozen=True)
@@ -224,8 +231,8 @@ def parse_event(event: Any, *, service_did: str | None = None,
         raise MalformedResponse("a commit has an operation, a collection and a record key")
     at = time_of_us(time_us)
     if operation == "delete":
-        action = ACTIONS.get(collection)
-        if collection in (LIKE, REPOST) and action is not None:
+        action = ACTIONS.get(collection)  # a post: perhaps an explicit #flattr request
+        if action is not None:
             return Event(did, time_us, kind, withdrawal=Withdrawal(
                 action, did, record_uri(did, collection, rkey), at))
         return Event(did, time_us, kind)
@@ -344,6 +351,13 @@ def post_targets(view: Any) -> tuple[Target, ...]:
     if not isinstance(view, Mapping) or not isinstance(view.get("uri"), str):
         raise MalformedResponse("a post view has a uri")
     itself = post_target(view["uri"])
+    author = view.get("author")
+    if isinstance(author, Mapping) and is_did(author.get("did")) \
+            and itself.identity == actor_identity(str(author["did"])):  # its author's names
+        name, handle = author.get("displayName"), author.get("handle")
+        itself = replace(itself, holder_name=name if isinstance(name, str) and name else None,
+                         holder_handle=handle if isinstance(handle, str) and handle
+                         and handle != "handle.invalid" else None)
     links = record_links(view.get("record"))
     if not links:
         return (itself,)

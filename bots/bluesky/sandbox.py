@@ -1,7 +1,12 @@
 """Bluesky's part of the sandbox: the XRPC endpoints the service calls (resolveHandle,
 createSession with app passwords, listRecords with its cursor, getPosts with at most 25
 URIs) in the shapes and error bodies of the real services, and the Jetstream v1 websocket
-(bots/bluesky/sandbox_jetstream.py) started beside the HTTP server."""
+(bots/bluesky/sandbox_jetstream.py) started beside the HTTP server.
+
+More than one PDS: an account's `pds` (a name) puts its repository at `/pds/<name>`, whose
+`/xrpc/com.atproto.repo.listRecords` lists only the repositories it holds, as does the
+root's for accounts without one. DID documents name each account's PDS: `/plc/<did>` (the
+PLC directory) and `/did-web/<host>/.well-known/did.json` (a `did:web:<host>`)."""
 
 from __future__ import annotations
 
@@ -30,19 +35,31 @@ LIST_MAX = 100
 _FIVE_MINUTES = timedelta(minutes=5)
 
 
+PLC_PREFIX, WEB_PREFIX, PDS_PREFIX = "/plc/", "/did-web/", "/pds/"
+PDS_ROUTES = {"com.atproto.repo.listRecords"}  # what a named PDS answers here
+
+
 def owns(path: str) -> bool:
-    return path.startswith(PREFIX) or path == "/subscribe"
+    return path.startswith((PREFIX, PLC_PREFIX, WEB_PREFIX, PDS_PREFIX)) or path == "/subscribe"
 
 
 def route(world: World, request: Request) -> Reply | None:
-    if not request.path.startswith(PREFIX):
+    path, pds = request.path, None
+    if path.startswith((PLC_PREFIX, WEB_PREFIX)):
+        return _did_document(bluesky_of(world), request)
+    if path.startswith(PDS_PREFIX):
+        pds, _, rest = path[len(PDS_PREFIX):].partition("/")
+        path = f"/{rest}"
+    if not path.startswith(PREFIX):
         return None
-    method = request.path[len(PREFIX):]
+    method = path[len(PREFIX):]
     handler = _ROUTES.get(method)
-    if handler is None:
+    if handler is None or (pds is not None and method not in PDS_ROUTES):
         return _error(501, "MethodNotImplemented", f"Method Not Implemented: {method}")
     world.count_request("ip", method, 3000, _FIVE_MINUTES)
     sky = bluesky_of(world)
+    if method == "com.atproto.repo.listRecords":
+        return _list_records(sky, world.current_time(), request, pds)
     return handler(sky, world.current_time(), request)
 
 
@@ -61,9 +78,40 @@ def fault(fault: Fault, now: datetime) -> Reply | None:
 
 
 def serve(server: SandboxServer) -> list[Service]:
+    """Jetstream's websocket; and, on the HTTP server itself, the XRPC AppView, each PDS and
+    where DID documents are read (listed at /_sandbox/services)."""
     from bots.bluesky.sandbox_jetstream import start_jetstream
 
-    return [start_jetstream(server)]
+    base = server.base_url
+    names = sorted({a["pds"] for a in bluesky_of(server.world).accounts.values()
+                    if a.get("pds")})
+    return [start_jetstream(server), Service("bluesky.xrpc", base, _nothing),
+            *(Service(f"bluesky.pds.{n}", f"{base}{PDS_PREFIX}{n}", _nothing) for n in names),
+            Service("bluesky.plc", f"{base}{PLC_PREFIX.rstrip('/')}", _nothing),
+            Service("bluesky.did_web", f"{base}{WEB_PREFIX.rstrip('/')}", _nothing)]
+
+
+def _nothing() -> None:
+    """Served by the HTTP server: nothing of its own to stop."""
+
+
+def _did_document(sky: BlueskyWorld, request: Request) -> Reply:
+    """A DID document naming the account's PDS (the PLC directory's 404 body otherwise)."""
+    base = f"http://{request.headers.get('host', '')}"
+    if request.path.startswith(PLC_PREFIX):
+        did = request.path[len(PLC_PREFIX):]
+    else:
+        host = request.path[len(WEB_PREFIX):].removesuffix("/.well-known/did.json")
+        did = "did:web:" + host.replace(":", "%3A")
+    account = sky.accounts.get(did)
+    if account is None or did.startswith("did:web:") != request.path.startswith(WEB_PREFIX):
+        return json_reply(404, {"message": f"DID not registered: {did}"})
+    pds = f"{base}{PDS_PREFIX}{account['pds']}" if account.get("pds") else base
+    return json_reply(200, {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did, "alsoKnownAs": [f"at://{account['handle']}"], "verificationMethod": [],
+        "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer",
+                     "serviceEndpoint": pds}]})
 
 
 # -- the endpoints ------------------------------------------------------------------------
@@ -92,10 +140,12 @@ def _create_session(sky: BlueskyWorld, now: datetime, request: Request) -> Reply
                             "refreshJwt": _jwt(did or "", now, "com.atproto.refresh")})
 
 
-def _list_records(sky: BlueskyWorld, now: datetime, request: Request) -> Reply:
+def _list_records(sky: BlueskyWorld, now: datetime, request: Request,
+                  pds: str | None = None) -> Reply:
+    """Only the repositories this PDS holds (the root: accounts without a named PDS)."""
     repo, collection = request.query.get("repo", ""), request.query.get("collection", "")
     did = repo if repo in sky.accounts else sky.handles.get(repo.lower())
-    if did is None:
+    if did is None or sky.accounts[did].get("pds") != pds:
         return _error(400, "InvalidRequest", f"Could not find repo: {repo}")
     try:
         limit = int(request.query.get("limit") or 50)

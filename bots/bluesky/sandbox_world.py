@@ -2,7 +2,8 @@
 built once from a scenario's `bluesky` part (bots/bluesky/scenario.py writes it).
 
 Scenario format (every `at` ISO 8601; a record exists from `at`, until `deleted_at`):
-  bluesky: {accounts: [{did, handle, app_password?, name?}],
+  bluesky: {accounts: [{did, handle, app_password?, name?, pds?}],  (pds: the name of the
+                                                                 PDS holding its repository)
             posts: [{did, rkey, at, text, link?: {uri, title?}, facet_link?: uri,
                      reply_to?: at-uri, quote?: at-uri, tags?: [str]}],
             likes: [{did, rkey, subject, at, deleted_at?, via?}],

@@ -1,7 +1,8 @@
 """Bluesky in the generated scenarios: an account for each person (with an app password, for
 linking) and each creator, creators' posts (link cards to their sites, link facets, plain
 text), other authors' posts, and the people's likes, reposts, explicit `#flattr` replies
-and quotes, follows, and some likes taken back (deleted) a little later. Its own random
+and quotes, follows, and some likes taken back (deleted) a little later. The people's
+repositories are spread over two PDSes. Its own random
 stream, so the other networks' data is unchanged by it. Format: bots/bluesky/sandbox_world.py."""
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from bots.bluesky import NETWORK
 from bots.bluesky.ids import plc, tid_at
 
 HANDLE_DOMAIN = "bsky.example"
+# The people's repositories live on two PDSes (the others' on the root one), so a backfill
+# must find each DID's own (bots/bluesky/did.py).
+PDS_NAMES = ("pds-a", "pds-b")
 
 
 def bluesky_person(key: str) -> dict[str, str]:
@@ -78,9 +82,10 @@ def add_bluesky(scenario: dict[str, Any], *, seed: int, begin: datetime, end: da
         expected = per_day * days
         return max(0, int(rng.gauss(expected, expected**0.5) + 0.5)) if expected else 0
 
-    for person in scenario.get("people", []):
+    for index, person in enumerate(scenario.get("people", [])):
         me = person[NETWORK] = bluesky_person(person["key"])
-        sky["accounts"].append({**me, "name": person.get("name", person["key"])})
+        sky["accounts"].append({**me, "name": person.get("name", person["key"]),
+                                "pds": PDS_NAMES[index % len(PDS_NAMES)]})
         mine: list[dict[str, Any]] = []
         for post in rng.sample(pool, min(len(pool), count(likes_per_day))):
             at = when(datetime.fromisoformat(post["at"]))

@@ -9,7 +9,9 @@ import requests
 from bots.base import MalformedResponse, SocialNetwork, StreamSource
 from bots.bluesky import NETWORK, USER_KIND, link, parse, sandbox
 from bots.bluesky.adapter import BlueskyNetwork
+from bots.bluesky.budget import RequestBudget
 from bots.bluesky.consumer import Jetstream, Limits
+from bots.bluesky.did import PdsDirectory
 from bots.bluesky.xrpc import Xrpc
 from bots.registry import (
     AdapterContext,
@@ -42,12 +44,18 @@ def stream(context: AdapterContext) -> StreamSource:
     settings = context.settings
     jetstream_url, appview, pds = (settings.bluesky_jetstream_url, settings.bluesky_appview_url,
                                    settings.bluesky_pds_url)
+    plc, did_web = settings.bluesky_plc_url, None
     if context.api_base_url:
         appview = pds = context.api_base_url
         services = requests.get(f"{context.api_base_url}/_sandbox/services",
                                 timeout=settings.http_timeout_seconds).json()["services"]
         jetstream_url = services["bluesky.jetstream"]
-    return Jetstream(jetstream_url, Xrpc(appview, pds, timeout=settings.http_timeout_seconds),
+        plc, did_web = services["bluesky.plc"], services["bluesky.did_web"]
+    directory = PdsDirectory(plc, did_web_base=did_web, timeout=settings.http_timeout_seconds)
+    budget = RequestBudget(settings.bluesky_requests_per_5min)
+    xrpc = Xrpc(appview, pds, timeout=settings.http_timeout_seconds, directory=directory,
+                budget=budget)
+    return Jetstream(jetstream_url, xrpc,
                      service_did=settings.bluesky_service_did,
                      service_handle=settings.bluesky_service_handle,
                      shard_size=settings.bluesky_dids_per_connection,

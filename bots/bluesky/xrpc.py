@@ -3,6 +3,10 @@ Bluesky (the AppView for getPosts and resolveHandle, the PDS for listRecords and
 createSession) or at the sandbox. Bodies are read raw (`invoke_query`) and parsed by
 bots.bluesky.parse, so the SDK's models never reach the core.
 
+listRecords goes to the PDS the DID's document names (bots/bluesky/did.py) when a
+`directory` is given, else to `pds_url`; every call takes a slot of the process's
+`budget` first (bots/bluesky/budget.py), and a 429 pauses the budget until its reset.
+
 Errors become three plain kinds: RateLimited (429: try again at `retry_at`), Unavailable
 (network, timeout, 5xx: retry with backoff) and the SDK's own BadRequestError /
 UnauthorizedError for what retrying cannot mend.
@@ -12,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atproto import Client, models
 from atproto_client.exceptions import (
@@ -26,6 +30,10 @@ from atproto_client.exceptions import (
 from atproto_client.request import Request
 
 from bots.base import MalformedResponse
+
+if TYPE_CHECKING:
+    from bots.bluesky.budget import RequestBudget
+    from bots.bluesky.did import PdsDirectory
 
 GET_POSTS_MAX = 25  # app.bsky.feed.getPosts takes at most 25 URIs
 
@@ -45,15 +53,31 @@ class SignInRefused(Exception):
 
 
 class Xrpc:
-    def __init__(self, appview_url: str, pds_url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, appview_url: str, pds_url: str, *, timeout: float = 10.0,
+                 directory: PdsDirectory | None = None,
+                 budget: RequestBudget | None = None) -> None:
         self.appview = Client(base_url=appview_url, request=Request(timeout=timeout))
         self.pds = Client(base_url=pds_url, request=Request(timeout=timeout))
-        self.timeout = timeout
+        self.timeout, self.directory, self.budget = timeout, directory, budget
         self.requests = 0
+        self._pds_clients: dict[str, Client] = {}
 
     def close(self) -> None:
-        for client in (self.appview, self.pds):
+        for client in (self.appview, self.pds, *self._pds_clients.values()):
             client.request.close()
+        if self.directory is not None:
+            self.directory.close()
+
+    def pds_for(self, did: str) -> Client:
+        """The client of the PDS holding the DID's repository (DidUnresolved, Unavailable)."""
+        if self.directory is None:
+            return self.pds
+        url = self.directory.pds_of(did)
+        client = self._pds_clients.get(url)
+        if client is None:
+            client = self._pds_clients[url] = Client(base_url=url,
+                                                     request=Request(timeout=self.timeout))
+        return client
 
     def resolve_handle(self, handle: str) -> str:
         result = self._call(lambda: self.appview.com.atproto.identity.resolve_handle(
@@ -80,8 +104,14 @@ class Xrpc:
         """One page of a repository's records, newest first (no authentication)."""
         params = models.ComAtprotoRepoListRecords.Params(repo=did, collection=collection,
                                                          cursor=cursor, limit=limit)
-        return self._raw(lambda: self.pds.invoke_query("com.atproto.repo.listRecords",
-                                                       params=params))
+        client = self.pds_for(did)
+        try:
+            return self._raw(lambda: client.invoke_query("com.atproto.repo.listRecords",
+                                                         params=params))
+        except BadRequestError:
+            if self.directory is not None:  # moved to another PDS? resolve it again next time
+                self.directory.forget(did)
+            raise
 
     def get_posts(self, uris: Sequence[str]) -> Iterator[dict[str, Any]]:
         """getPosts answers, GET_POSTS_MAX URIs at a time."""
@@ -100,11 +130,16 @@ class Xrpc:
         return response.content
 
     def _call(self, call: Any) -> Any:
+        if self.budget is not None:
+            self.budget.take()
         self.requests += 1
         try:
             return call()
         except RateLimitExceededError as exc:
-            raise RateLimited(_reset_of(exc)) from None
+            delay = _reset_of(exc)
+            if self.budget is not None:
+                self.budget.pause(delay)
+            raise RateLimited(delay) from None
         except NetworkError as exc:
             raise Unavailable(_detail(exc)) from None
         except RequestException as exc:

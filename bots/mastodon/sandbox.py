@@ -10,8 +10,6 @@ Mastodon's `{"error": ...}` bodies, and an instance may be down (faults).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -20,6 +18,7 @@ from urllib.parse import urlencode
 
 from bots.mastodon import NETWORK
 from bots.mastodon.sandbox_world import TOKEN_SCOPES, App, Mastodons, Status, iso_ms, mastodons
+from bots.sandbox import pkce
 from bots.sandbox.faults import Fault
 from bots.sandbox.oauth import approve_page, back
 from bots.sandbox.replies import Reply, html_reply, json_reply
@@ -256,8 +255,7 @@ def _approve(world: World, host: str, request: Request) -> Reply:
 def _token(world: World, state: Mastodons, host: str, request: Request) -> Reply:
     form = request.form
     app = state.apps.get(host, {}).get(form.get("client_id", ""))
-    if app is None or not secrets.compare_digest(app.client_secret,
-                                                 form.get("client_secret", "")):
+    if app is None or not pkce.same(app.client_secret, form.get("client_secret", "")):
         return json_reply(401, {"error": "invalid_client",
                                 "error_description": "Client authentication failed"})
     if form.get("grant_type") != "authorization_code":
@@ -267,7 +265,8 @@ def _token(world: World, state: Mastodons, host: str, request: Request) -> Reply
     if (pending is None or pending.get("network") != NETWORK or pending["host"] != host
             or pending.get("client_id") != app.client_id
             or form.get("redirect_uri") != pending.get("redirect_uri")
-            or not _pkce_ok(form.get("code_verifier", ""), pending.get("code_challenge", ""))):
+            or not pkce.matches(form.get("code_verifier", ""),
+                                pending.get("code_challenge", ""), "S256")):
         return json_reply(400, {"error": "invalid_grant", "error_description":
                                 "The provided authorization grant is invalid, expired, revoked,"
                                 " does not match the redirection URI used in the authorization"
@@ -279,12 +278,6 @@ def _token(world: World, state: Mastodons, host: str, request: Request) -> Reply
     return json_reply(200, {"access_token": token, "token_type": "Bearer",
                             "scope": " ".join(scopes),
                             "created_at": int(world.current_time().timestamp())})
-
-
-def _pkce_ok(verifier: str, challenge: str) -> bool:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    return bool(verifier) and secrets.compare_digest(expected, challenge)
 
 
 # -- errors and faults --------------------------------------------------------------------

@@ -4,11 +4,10 @@ or refresh_token (rotating: each refresh token works once)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from datetime import timedelta
 
+from bots.sandbox import pkce
 from bots.sandbox.oauth import approve_page, back
 from bots.sandbox.replies import Reply, html_reply, json_reply
 from bots.sandbox.request import Request
@@ -27,8 +26,12 @@ def authorize(world: World, request: Request) -> Reply:
     ]
     if missing or q.get("response_type") != "code":
         return html_reply(400, f"<h1>Invalid authorize request</h1>missing: {missing}")
-    if q.get("code_challenge_method", "plain") not in ("S256", "plain"):
+    method = q.get("code_challenge_method", "plain")
+    if method not in ("S256", "plain"):
         return html_reply(400, "<h1>Unsupported code_challenge_method</h1>")
+    if not pkce.valid_challenge(q["code_challenge"], method) or not pkce.valid_state(q["state"]):
+        return html_reply(400, "<h1>Invalid authorize request</h1>malformed code_challenge"
+                          " or state")
     people = [
         (p["x"]["user_id"], f"@{p['x'].get('username', p['key'])}")
         for p in world.people
@@ -65,11 +68,11 @@ def token(world: World, request: Request) -> Reply:
             )
         if form.get("redirect_uri") != pending["redirect_uri"]:
             return _x_oauth_error("invalid_request", "redirect_uri does not match")
-        if not _pkce_ok(
-            form.get("code_verifier", ""),
-            pending["code_challenge"],
-            pending.get("code_challenge_method", "plain"),
-        ):
+        verifier = form.get("code_verifier", "")
+        if not pkce.valid_verifier(verifier):
+            return _x_oauth_error("invalid_request", "Value passed for code_verifier was invalid.")
+        if not pkce.matches(verifier, pending["code_challenge"],
+                            pending.get("code_challenge_method", "plain")):
             return _x_oauth_error("invalid_request", "code_verifier does not match the challenge")
         return _x_tokens(world, pending["user_id"], tuple(pending.get("scope", "").split()))
     if grant_type == "refresh_token":
@@ -108,11 +111,3 @@ def _x_tokens(world: World, user_id: str, scopes: tuple[str, ...]) -> Reply:
 
 def _x_oauth_error(error: str, description: str) -> Reply:
     return json_reply(400, {"error": error, "error_description": description})
-
-
-def _pkce_ok(verifier: str, challenge: str, method: str) -> bool:
-    if method == "plain":
-        return secrets.compare_digest(verifier, challenge)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
-    return secrets.compare_digest(expected, challenge)

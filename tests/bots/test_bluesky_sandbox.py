@@ -15,6 +15,7 @@ from websockets.sync.client import connect
 
 from bots import networks
 from bots.bluesky import LIKE, REPOST, parse
+from bots.bluesky.did import PdsDirectory
 from bots.bluesky.ids import time_us
 from bots.bluesky.sandbox_world import bluesky_of
 from bots.bluesky.xrpc import RateLimited, SignInRefused, Unavailable, Xrpc
@@ -36,7 +37,11 @@ def server(scenario: dict) -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def xrpc(server: SandboxServer) -> Iterator[Xrpc]:
-    client = Xrpc(server.base_url, server.base_url, timeout=5)
+    """listRecords at each DID's PDS, as its DID document says (the people's are not the
+    root's: tests/bots/test_bluesky_pds.py)."""
+    directory = PdsDirectory(server.services["bluesky.plc"],
+                             did_web_base=server.services["bluesky.did_web"], timeout=5)
+    client = Xrpc(server.base_url, server.base_url, timeout=5, directory=directory)
     yield client
     client.close()
 

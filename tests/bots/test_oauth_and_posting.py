@@ -89,6 +89,26 @@ def test_x_token_endpoint_checks_the_pkce_verifier(sandbox: SandboxServer, small
     assert answer.status_code == 400 and "code_verifier" in answer.text
 
 
+def test_x_answers_400_not_a_crash_to_a_non_ascii_verifier_challenge_or_state(
+        sandbox: SandboxServer, small_scenario):
+    user_id = small_scenario["people"][0]["x"]["user_id"]
+    query = {"response_type": "code", "client_id": "c", "redirect_uri": CALLBACK,
+             "state": "s" * 20, "code_challenge": "v" * 43, "code_challenge_method": "plain"}
+    for bad in ({"state": "état-1234"}, {"code_challenge": "é" * 43}):
+        page = requests.get(sandbox.base_url + "/i/oauth2/authorize", params={**query, **bad},
+                            timeout=5)
+        assert page.status_code == 400
+    for verifier in ("é" * 43, "v" * 43 + "ü", "v" * 129):
+        back = requests.get(sandbox.base_url + "/i/oauth2/authorize/approve",
+                            params={**query, "decision": "approve", "user_id": user_id},
+                            allow_redirects=False, timeout=5)
+        code = parse_qs(urlsplit(back.headers["location"]).query)["code"][0]
+        answer = requests.post(sandbox.base_url + "/2/oauth2/token", timeout=5, data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK,
+            "code_verifier": verifier, "client_id": "c"})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+
+
 def test_facebook_login_exchange_and_debug_token(sandbox: SandboxServer, small_scenario):
     person = small_scenario["people"][1]
     graph = facebook.GraphAPI(session=new_session(sandbox.base_url))

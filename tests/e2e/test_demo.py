@@ -87,4 +87,7 @@ def test_flattr_demo_command(tmp_path: Path, reference: DemoResult) -> None:
         assert words in readable.stdout
     people = readable.stdout.split("person ", 1)[1].split("creator ", 1)[0]
     assert "creator0" not in people and "dave" in people  # creators apart from people
+    waiting = readable.stdout.split("waiting for the creator to join:", 1)[1].split("charity")[0]
+    assert " on X" in waiting and " on Mastodon" in waiting  # named as the networks show them
+    assert "twitter:" not in waiting and "mastodon:" not in waiting  # not raw identities
     assert list(tmp_path.iterdir()) == []  # nothing left behind without --db

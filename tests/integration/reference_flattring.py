@@ -30,6 +30,7 @@ from core.outcomes import (
 )
 from core.people import budget_for, wallet_balance
 from core.periods import period_end
+from core.retractions import reinstate
 from core.rules import Rules
 from core.things import resolve_target
 
@@ -62,6 +63,8 @@ def record_activity(session: Session, rules: Rules, person_id: int, activity: Ac
         thing_id=thing.id if thing else None, flattr_id=outcome.flattr_id,
         outcome=outcome.outcome, created_at=now,
     ))
+    if outcome.outcome == "already" and outcome.flattr_id is not None:
+        reinstate(session, [outcome.flattr_id])  # it was undone: this one supports it again
     return outcome
 
 
@@ -85,7 +88,7 @@ def _decide(session: Session, rules: Rules, person_id: int, thing: Thing | None,
             Flattr.person_id == person_id, Flattr.thing_id == thing.id, Flattr.period == period,
         )).scalar_one_or_none()
         if existing is not None:
-            return already(thing.url, period)
+            return already(thing.url, period, existing)
         flattr_id = session.execute(_INSERT_FLATTR, {
             "person": person_id, "thing": thing.id, "p": period, "source": activity.network,
             "at": activity.occurred_at,

@@ -63,9 +63,10 @@ def test_a_month_is_split_evenly_with_the_fee_and_escrow(db, rules):
         "fee_cents": fee_of(ALICE[BOB], 1000) + fee_of(250, 1000),
         "net_cents": bob_gross - fee_of(ALICE[BOB], 1000) - fee_of(250, 1000),
         "flattrs": 2}]
+    unnamed = {"display_name": None, "handle": None}  # no network showed their names
     assert report["escrow"] == [
-        {"identity": "twitter:70", "cents": ALICE[TWEET]},
-        {"identity": "url:https://unclaimed.example/p", "cents": ALICE[UNCLAIMED]},
+        {"identity": "twitter:70", "cents": ALICE[TWEET], **unnamed},
+        {"identity": "url:https://unclaimed.example/p", "cents": ALICE[UNCLAIMED], **unnamed},
     ]
     assert _check(db).ok
     with db.unit_of_work() as session:

@@ -106,3 +106,24 @@ def test_an_account_claimed_by_one_worker_is_left_to_it(rig: Rig) -> None:
     assert refresh_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 1
     after = _account(rig, account_id)  # the claim ended with the store
     assert (after.refresh_owner, after.refresh_until) == (None, None)
+
+
+def test_the_refresh_claim_outlasts_a_slow_refresh_under_a_fast_clock(rig: Rig) -> None:
+    from jobs import tokens
+
+    worker = rig.worker(lease_scale=100.0)  # the clock runs 100 times faster than real time
+    worker.close()
+    assert worker.refresh_lease == tokens.CLAIM_LEASE * 100
+    account_id, old_refresh = _connected(rig)
+    rig.clock.advance(hours=1, minutes=50)
+    now = rig.app.now()
+    (claim,) = accounts.claim_refresh(rig.app.db, worker.owner, networks=["x"], now=now,
+                                      horizon=now + tokens.REFRESH_MARGIN,
+                                      lease=worker.refresh_lease)
+    # Two real seconds of a refresh call are 200 simulated: unscaled, the claim would lapse
+    # and another worker would spend the same refresh token.
+    later = now + timedelta(seconds=200)
+    rig.clock.set(later)
+    assert claim.id == account_id
+    assert refresh_tokens(rig.app.db, rig.app.settings, now=later).refreshed == 0
+    assert old_refresh in rig.sandbox.world.refresh_tokens

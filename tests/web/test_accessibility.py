@@ -39,6 +39,11 @@ VISITS: list[tuple[str | None, str, str]] = [
     ("accounts.callback", "reader", "/callback/x?state=spent&code=1"),  # the 400 page
     ("pages.creator", "maker", "/creator"),
     ("admin.index", "admin", "/admin/"),
+    ("reset.forgot", "visitor", "/forgot"),
+    ("reset.reset", "visitor", "/reset/made-up"),  # "this link does not work" (400)
+    ("account.index", "reader", "/me/settings"),
+    ("account.delete", "reader", "/me/delete"),
+    ("account.confirm_email", "reader", "/email/confirm/made-up"),  # 400 as above
 ]
 EXCLUDED = {
     "static": "files (the stylesheet), not pages",
@@ -46,6 +51,7 @@ EXCLUDED = {
     "webhooks.handshake": "the networks' webhook handshake (JSON or plain text), not a page",
     "webhooks.deletion_status": "JSON for Facebook's data deletion callback",
     "language.switch": "a redirect (303) that keeps the chosen language in a cookie",
+    "account.export": "a JSON download (tests/web/test_account_data.py checks it)",
 }
 # Pages a POST answers with: the confirmations of what cannot be undone (who, page, button).
 CONFIRMS = [

@@ -1,15 +1,15 @@
 """person_language: the language a person chose for the pages and their messages
 
-Revision ID: 0013_person_language
-Revises: 0012_identity_names
+Revision ID: 0015_person_language
+Revises: 0014_account_basics
 Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_person_language"
-down_revision = "0012_identity_names"
+revision = "0015_person_language"
+down_revision = "0014_account_basics"
 branch_labels = None
 depends_on = None
 
