@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from markupsafe import Markup, escape
 
-from bots import registry
+from bots import naming
 from core import identity
 from core.names import Name
 from web import i18n
@@ -20,29 +20,8 @@ amount_html = i18n.amount_html
 
 
 def who(held: str | None, names: Mapping[str, Name]) -> str:
-    """An identity as people know it: its name and handle on its network, when a network
-    showed them; a URL identity is its URL."""
-    if not held:
-        return _("nobody yet")
-    parsed = identity.try_parse(held)
-    if parsed is None:
-        return held
-    if parsed.is_url:
-        return parsed.id
-    spec = registry.find(parsed.network)
-    network = spec.display_name if spec is not None else parsed.network
-    prefix = spec.handle_prefix if spec is not None else ""
-    name = names.get(held)
-    shown_name = name.display_name if name else None
-    handle = f"{prefix}{name.handle}" if name and name.handle else None
-    if shown_name and handle:
-        return _("%(name)s (%(handle)s on %(network)s)", name=shown_name, handle=handle,
-                 network=network)
-    if handle:
-        return _("%(handle)s on %(network)s", handle=handle, network=network)
-    if shown_name:
-        return f"{shown_name} ({network} {parsed.kind})"
-    return f"{network} {parsed.kind} {parsed.id}"
+    """An identity as people know it (bots.naming), in the page's language."""
+    return naming.who(held, names, gettext=_)
 
 
 def link_text(url: str, title: str | None, held: str | None,
