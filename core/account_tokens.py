@@ -83,3 +83,9 @@ def spend_all(session: Session, person_id: int, purpose: str, *, now: datetime) 
                                    AccountToken.purpose == purpose,
                                    AccountToken.used_at.is_(None))
         .values(used_at=now)))
+
+
+def spend_every(session: Session, person_id: int, *, now: datetime) -> int:
+    """Spend every open token of a person, resets and address changes alike (the address
+    or the password just changed: no link sent before may change them again)."""
+    return sum(spend_all(session, person_id, purpose, now=now) for purpose in _TTL)
