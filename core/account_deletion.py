@@ -113,18 +113,24 @@ def delete_account(session: Session, person: Person, *, now: datetime) -> Deleti
 def sweep_deleted_wallets(session: Session, *, now: datetime) -> int:
     """Escrow returned to someone who deleted their account has nobody to go back to: it
     goes to charity. Returns the cents moved."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # Two workers' expire runs take turns (and with deletion and settlement), so each
+        # reads the balance the other left: a wallet is never swept twice.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHARGING_LOCK_ID})
     moved = 0
-    for pid, held in session.execute(text(_DELETED_WALLETS)).all():
+    for pid, held, last in session.execute(text(_DELETED_WALLETS)).all():
+        # the ref names the wallet's last entry, not the clock: the same state swept twice
+        # would break the unique ref instead of moving the money twice
         ledger.post(session, UNCLAIMED, [(ledger.wallet(int(pid)), -int(held)),
                                          (ledger.CHARITY, int(held))],
-                    now=now, ref=f"{UNCLAIMED}:{pid}:{now.isoformat()}")
+                    now=now, ref=f"{UNCLAIMED}:{pid}:after:{last}")
         moved += int(held)
     return moved
 
 
 # People first, then their wallet's entries by whole key (see core.settlement_sql).
 _DELETED_WALLETS = f"""
-SELECT p.id, SUM(e.amount_cents) FROM people p
+SELECT p.id, SUM(e.amount_cents), MAX(e.id) FROM people p
 JOIN entries e ON e.account = {ledger.key_sql(ledger.AccountKind.WALLET, "p.id")}
 WHERE p.deleted_at IS NOT NULL
 GROUP BY p.id HAVING SUM(e.amount_cents) > 0

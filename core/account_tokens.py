@@ -35,7 +35,9 @@ def digest(token: str) -> str:
 def issue(session: Session, person: Person, purpose: str, *, now: datetime,
           new_email: str | None = None) -> str | None:
     """A new token for `person` (the text to put in the link), or None when the person
-    asked too often lately (the caller sends nothing and says nothing different)."""
+    asked too often lately (the caller sends nothing and says nothing different). The
+    person's row is locked first (PostgreSQL), so parallel requests count one by one."""
+    session.execute(select(Person.id).where(Person.id == person.id).with_for_update())
     recent = session.execute(
         select(func.count()).select_from(AccountToken)
         .where(AccountToken.person_id == person.id, AccountToken.purpose == purpose,
@@ -83,3 +85,9 @@ def spend_all(session: Session, person_id: int, purpose: str, *, now: datetime) 
                                    AccountToken.purpose == purpose,
                                    AccountToken.used_at.is_(None))
         .values(used_at=now)))
+
+
+def spend_every(session: Session, person_id: int, *, now: datetime) -> int:
+    """Spend every open token of a person, resets and address changes alike (the address
+    or the password just changed: no link sent before may change them again)."""
+    return sum(spend_all(session, person_id, purpose, now=now) for purpose in _TTL)

@@ -61,6 +61,11 @@ def topup(session: Session, person: Person, amount: int, *, now: datetime,
     """Money in from outside: deposits -> wallet. `ref` makes a provider's top-up happen once."""
     if amount <= 0:
         raise UserError("a top-up must be a positive amount")
+    # the row lock waits for a deletion in progress, whose money must not arrive after it
+    deleted = session.execute(select(Person.deleted_at).where(Person.id == person.id)
+                              .with_for_update()).scalar_one_or_none()
+    if deleted is not None:
+        raise UserError("this account is deleted: the top-up is refused")
     ledger.post(
         session, "deposit", [(ledger.DEPOSITS, -amount), (ledger.wallet(person.id), amount)],
         now=now, ref=ref,

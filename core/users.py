@@ -117,10 +117,29 @@ def set_password(person: Person, password: str) -> None:
     person.password_hash = hash_password(password)
 
 
-def change_password(session: Session, person: Person, current: str, new: str) -> None:
-    """A new password, given the current one; every session of the person ends."""
-    if not verify_password(current, person.password_hash):
-        raise UserError("the current password is wrong")
+def check_current_password(session: Session, person: Person, password: str, *,
+                           now: datetime) -> bool:
+    """A signed-in person's password check (before a change of e-mail or password, or a
+    deletion). A wrong one counts as a failed sign-in of that name (the caller commits it
+    even though the request fails), and past the same limit no check is made at all
+    (TooManySignIns): a stolen session cannot guess the password without limit."""
+    key = person.name[:64]
+    since = now - SIGN_IN_WINDOW
+    recent = session.execute(
+        select(SignInFailure.failed_at).where(SignInFailure.name == key,
+                                              SignInFailure.failed_at > since)
+        .order_by(SignInFailure.failed_at.desc()).limit(SIGN_IN_ATTEMPTS)).scalars().all()
+    if len(recent) >= SIGN_IN_ATTEMPTS:
+        raise TooManySignIns("too many wrong passwords for this name: try again after"
+                             " %(time)s UTC", time=f"{recent[-1] + SIGN_IN_WINDOW:%H:%M}")
+    if verify_password(password, person.password_hash):
+        return True
+    session.add(SignInFailure(name=key, failed_at=now))
+    return False
+
+
+def replace_password(session: Session, person: Person, new: str) -> None:
+    """A new password (the caller checked the current one); every session ends."""
     set_password(person, new)
     end_sessions(session, person)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from core import people
+from core import account_tokens, people
+from core.errors import UserError
 from core.money import parse_cents
-from core.users import TooManySignIns, authenticate, change_password, sign_up
+from core.users import TooManySignIns, authenticate, replace_password, sign_up
 from runtime import logs
 from web import i18n, sandbox
 from web.context import commit, db_session, flattr_app
@@ -17,6 +18,7 @@ from web.security import (
     current_person,
     known_device,
     login_required,
+    password_ok,
     safe_next,
     sign_in,
     sign_out,
@@ -95,8 +97,10 @@ def password() -> ResponseReturnValue:
     if form.get("new_password", "") != form.get("new_password2", ""):
         flash(_("The two new passwords differ."), "error")
         return redirect(url_for("pages.me"), code=303)
-    change_password(db_session(), person, form.get("password", ""),
-                    form.get("new_password", ""))
+    if not password_ok(person, form.get("password", "")):
+        raise UserError("The current password is wrong.")
+    replace_password(db_session(), person, form.get("new_password", ""))
+    account_tokens.spend_every(db_session(), person.id, now=flattr_app().now())
     sign_in(person)
     logs.event("auth.password_changed", person=person.id)
     flash(_("Your password is changed, and you are signed out everywhere else."), "ok")

@@ -32,6 +32,7 @@ def rollback() -> None:
     if "db" in g:
         g.db.rollback()
         g.db.begin()
+    g.pop("after_commit", None)  # what was rolled back must not be announced (mails)
 
 
 def install(flask_app: Flask, app: App) -> None:

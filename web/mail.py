@@ -46,6 +46,9 @@ def send_later(mail: Mail) -> None:
             chosen.send(mail)
         except MailFailed as exc:
             logs.event("mail.failed", subject=mail.subject, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a thread's death must not go unnoticed
+            logs.event("mail.failed", subject=mail.subject,
+                       error=f"{type(exc).__name__}: {exc}")
         else:
             logs.event("mail.sent", subject=mail.subject)
 

@@ -20,7 +20,7 @@ from web.confirm import ask_first
 from web.context import db_session, flattr_app
 from web.i18n import _, month
 from web.names import amount
-from web.security import current_person, login_required
+from web.security import current_person, login_required, password_ok
 from web.settings_pages import ask_to_confirm
 
 bp = Blueprint("pages", __name__)
@@ -178,10 +178,12 @@ def notifications() -> ResponseReturnValue:
     email = inputs.email(request.form.get("email"))
     if "email" in chosen and email is None:
         raise UserError("give an e-mail address to be told by e-mail")
+    if email and email != person.email:  # a new address counts once it is confirmed
+        if not password_ok(person, request.form.get("password", "")):
+            raise UserError("To change your e-mail address, give your current password.")
+        ask_to_confirm(person, email)
     person.notify_channels = ",".join(chosen)
     person.digest_enabled = request.form.get("digest") == "on"
-    if email and email != person.email:  # a new address counts once it is confirmed
-        ask_to_confirm(person, email)
     db_session().merge(person)
     flash(_("Saved your notification preferences."), "ok")
     return redirect(url_for("pages.creator"), code=303)

@@ -68,7 +68,7 @@ def reset(token: str) -> ResponseReturnValue:
         rollback()
         flash(i18n.error_text(exc), "error")
         return render_template("account_reset.html", token=token, good=True), 400
-    account_tokens.spend_all(session, person.id, account_tokens.RESET, now=app.now())
+    account_tokens.spend_every(session, person.id, now=app.now())
     end_sessions(session, person)
     sign_in(person)
     logs.event("auth.password_reset", person=person.id)

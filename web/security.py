@@ -19,7 +19,8 @@ from werkzeug.routing import RequestRedirect
 
 from core import inputs
 from core.models import Person
-from web.context import db_session
+from core.users import check_current_password
+from web.context import commit, db_session, flattr_app
 from web.i18n import _
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -184,3 +185,12 @@ def safe_next(target: str | None) -> str:
     except HTTPException:
         return url_for("pages.home")
     return target
+
+
+def password_ok(person: Person, password: str) -> bool:
+    """Whether `password` is the person's; a wrong one counts towards the sign-in limit,
+    and is committed (the caller then raises a UserError, which rolls back the rest)."""
+    if check_current_password(db_session(), person, password, now=flattr_app().now()):
+        return True
+    commit()
+    return False

@@ -16,13 +16,13 @@ from core.errors import UserError
 from core.export import export_person
 from core.models import Person, Settlement
 from core.money import format_cents
-from core.users import change_password, verify_password
+from core.users import replace_password
 from runtime import logs
 from web import mail
 from web.context import db_session, flattr_app
 from web.i18n import _
 from web.names import amount
-from web.security import current_person, login_required, sign_in, sign_out
+from web.security import current_person, login_required, password_ok, sign_in, sign_out
 
 bp = Blueprint("account", __name__)
 
@@ -46,9 +46,10 @@ def password() -> ResponseReturnValue:
     person, form = _me(), request.form
     if form.get("new_password", "") != form.get("new_password2", ""):
         raise UserError("The two new passwords differ.")
-    change_password(db_session(), person, form.get("password", ""), form.get("new_password", ""))
-    account_tokens.spend_all(db_session(), person.id, account_tokens.RESET,
-                             now=flattr_app().now())
+    if not password_ok(person, form.get("password", "")):
+        raise UserError("The current password is wrong.")
+    replace_password(db_session(), person, form.get("new_password", ""))
+    account_tokens.spend_every(db_session(), person.id, now=flattr_app().now())
     sign_in(person)
     if person.email:
         mail.password_changed(person.email, person.name)
@@ -61,7 +62,7 @@ def password() -> ResponseReturnValue:
 @login_required
 def email() -> ResponseReturnValue:
     person = _me()
-    if not verify_password(request.form.get("password", ""), person.password_hash):
+    if not password_ok(person, request.form.get("password", "")):
         raise UserError("The current password is wrong.")
     new = inputs.email(request.form.get("email"), field=_("new e-mail address"))
     if new is None:
@@ -73,9 +74,12 @@ def email() -> ResponseReturnValue:
 
 
 def ask_to_confirm(person: Person, new: str) -> None:
-    """Send the link that makes `new` the person's address; tell the old address."""
-    token = account_tokens.issue(db_session(), person, account_tokens.EMAIL,
-                                 now=flattr_app().now(), new_email=new)
+    """Send the link that makes `new` the person's address; tell the old address. Only the
+    newest request counts: the links sent before stop working. The caller checked the
+    person's password."""
+    session, now = db_session(), flattr_app().now()
+    account_tokens.spend_all(session, person.id, account_tokens.EMAIL, now=now)
+    token = account_tokens.issue(session, person, account_tokens.EMAIL, now=now, new_email=new)
     if token is None:
         raise UserError("You asked for several e-mail changes lately: wait a quarter of an"
                         " hour and try again.")
@@ -102,6 +106,9 @@ def confirm_email(token: str) -> ResponseReturnValue:
         return render_template("account_email_confirm.html", token=token,
                                new_email=None), 400
     person.email = row.new_email
+    # every other link stops working: an older address request (a typo's owner) and any
+    # reset link sent to the old address (maybe the reason for the change)
+    account_tokens.spend_every(session, person.id, now=app.now())
     logs.event("auth.email_changed", person=person.id)
     flash(_("Your e-mail address is now %(email)s.", email=row.new_email), "ok")
     return redirect(url_for("account.index" if current_person() else "auth.login"), code=303)
@@ -129,7 +136,7 @@ def delete() -> ResponseReturnValue:
             wallet=people.wallet_balance(session, person.id),
             closing=session.execute(select(Settlement.period)
                                     .where(Settlement.stage != "done")).first() is not None)
-    if not verify_password(request.form.get("password", ""), person.password_hash):
+    if not password_ok(person, request.form.get("password", "")):
         raise UserError("The password is wrong: your account is not deleted.")
     if request.form.get("confirm") != "yes":
         raise UserError("Tick the box to confirm that you want your account deleted.")

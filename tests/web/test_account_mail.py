@@ -5,18 +5,24 @@ the old one is told). Mail goes to a real SMTP server on loopback (aiosmtpd)."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from urllib.parse import urlsplit
 
-from flask import Flask
+import pytest
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from core.account_tokens import MAX_PER_WINDOW, digest
 from core.models import AccountToken, Person
 from runtime.app import App
+from runtime.mail import Mail
 from tests.web.conftest import PASSWORD
 from tests.web.helpers import csrf_of
 from tests.web.smtp import Inbox, body, inbox, link, settings, smtp
+from web import context
+from web import mail as web_mail
 
 __all__ = ["inbox", "settings", "smtp"]  # fixtures
 NEW = "a brand new password"
@@ -163,7 +169,7 @@ def test_the_creator_page_cannot_change_the_address_without_confirmation(
     _join(client)
     client.post("/creator/notifications", data={
         "csrf_token": csrf_of(client, "/creator"), "channel": "email",
-        "email": "someone@else.example"})
+        "email": "someone@else.example", "password": PASSWORD})
     with app.db.unit_of_work() as session:
         person = session.execute(select(Person).where(Person.name == "alice")).scalar_one()
         assert person.email == "alice@test.example" and person.notify_channels == "email"
@@ -181,3 +187,96 @@ def test_a_failed_request_sends_nothing(web: Flask, client: FlaskClient, inbox: 
     _forgot(web.test_client(), "alice@test.example")  # a later mail proves the queue ran
     inbox.wait("alice@test.example")
     assert len(inbox.messages) == 1
+
+
+def test_the_creator_page_does_not_change_the_address_without_the_password(
+        client: FlaskClient, inbox: Inbox, app: App) -> None:
+    _join(client)
+    for password in ("", "wrong"):
+        answer = client.post("/creator/notifications", data={
+            "csrf_token": csrf_of(client, "/creator"), "channel": "email",
+            "email": "thief@else.example", "password": password}, follow_redirects=True)
+        assert "current password" in answer.get_data(as_text=True)
+    with app.db.unit_of_work() as session:
+        assert session.execute(select(AccountToken)).first() is None
+    _forgot(client, "alice@test.example")  # a later mail proves the queue ran
+    inbox.wait("alice@test.example")
+    assert [rcpt for rcpt, _ in inbox.messages] == [["alice@test.example"]]
+
+
+def _ask_address(client: FlaskClient, address: str) -> None:
+    assert client.post("/me/settings/email", data={
+        "csrf_token": csrf_of(client, "/me/settings"), "email": address,
+        "password": PASSWORD}).status_code == 303
+
+
+def test_a_confirmed_address_spends_every_other_link(
+        web: Flask, client: FlaskClient, inbox: Inbox, clock) -> None:  # type: ignore[no-untyped-def]
+    _join(client)
+    _forgot(web.test_client(), "alice@test.example")
+    reset = urlsplit(link(inbox.wait("alice@test.example"))).path
+    _ask_address(client, "alice@gmial.example")  # a typo
+    typo = urlsplit(link(inbox.wait("alice@gmial.example"))).path
+    clock.advance(seconds=1)
+    _ask_address(client, "alice@gmail.example")
+    right = urlsplit(link(inbox.wait("alice@gmail.example"))).path
+    assert client.get(typo).status_code == 400  # only the newest request counts
+    assert client.post(right, data={"csrf_token": csrf_of(client, right)}).status_code == 303
+    assert web.test_client().get(reset).status_code == 400  # sent to the old address
+
+
+def test_a_changed_password_spends_the_address_links(
+        web: Flask, client: FlaskClient, inbox: Inbox) -> None:
+    _join(client)
+    _ask_address(client, "alice@new.example")
+    confirm = urlsplit(link(inbox.wait("alice@new.example"))).path
+    assert client.post("/me/settings/password", data={
+        "csrf_token": csrf_of(client, "/me/settings"), "password": PASSWORD,
+        "new_password": NEW, "new_password2": NEW}).status_code == 303
+    assert client.get(confirm).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/me/settings/email", "/me/settings/password", "/me/delete"])
+def test_wrong_passwords_on_signed_in_pages_count_towards_the_sign_in_limit(
+        web: Flask, client: FlaskClient, app: App, path: str) -> None:
+    _join(client)
+    form = {"email": "alice@new.example", "new_password": NEW, "new_password2": NEW,
+            "confirm": "yes"}
+    for _ in range(5):
+        client.post(path, data={"csrf_token": csrf_of(client, "/me/settings"),
+                                "password": "wrong", **form})
+    refused = client.post(path, data={"csrf_token": csrf_of(client, "/me/settings"),
+                                      "password": PASSWORD, **form}, follow_redirects=True)
+    assert "too many wrong passwords" in refused.get_data(as_text=True)
+    with app.db.unit_of_work() as session:
+        person = session.execute(select(Person).where(Person.name == "alice")).scalar_one()
+        assert person.deleted_at is None and person.email == "alice@test.example"
+        assert session.execute(select(AccountToken)).first() is None
+    assert _login(web.test_client(), PASSWORD) == 429
+
+
+def test_a_rolled_back_request_forgets_its_queued_mails(web: Flask) -> None:
+    with web.test_request_context("/"):
+        context.after_commit(lambda: None)
+        context.rollback()
+        assert "after_commit" not in g
+
+
+class _Broken:
+    def send(self, mail: Mail) -> None:
+        raise UnicodeEncodeError("ascii", mail.to, 0, 1, "no SMTPUTF8")
+
+
+def test_any_error_in_the_mail_thread_is_logged(
+        web: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    web.extensions[web_mail.EXTENSION] = _Broken()
+    with web.test_request_context("/"):
+        web_mail.send_later(Mail("anne@exämple.org", "Hi", "text"))
+        for action in g.pop("after_commit"):
+            action()
+    for thread in threading.enumerate():
+        if thread.name == "mail":
+            thread.join(5)
+    assert any("mail.failed" in r.getMessage() and "UnicodeEncodeError" in r.getMessage()
+               for r in caplog.records)

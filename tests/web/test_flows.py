@@ -204,7 +204,8 @@ def test_healthz(client: FlaskClient) -> None:
 def test_notification_preferences_and_opt_out(client: FlaskClient, app: App) -> None:
     csrf = sign_up(client, "alice")
     client.post("/creator/notifications", data={"csrf_token": csrf, "channel": ["email", "log"],
-                                                "email": "a@example.org", "digest": "on"})
+                                                "email": "a@example.org", "digest": "on",
+                                                "password": PASSWORD})
     with app.db.unit_of_work() as session:
         person = session.execute(select(Person)).scalar_one()
         assert (person.notify_channels, person.digest_enabled) == ("email,log", True)
