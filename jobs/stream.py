@@ -267,21 +267,26 @@ class Streams:
     def _undone(self, session: Session, held: Held, batch: StreamBatch, shard: Shard
                 ) -> list[Retraction]:
         """The activities undone: named by the stream, or, after a backfill, recorded since
-        its listing began, of an action it listed, supporting a flattr, and no longer
-        listed."""
+        its listing began, of an action it listed, supporting a flattr, made by an account
+        whose listing completed, and no longer listed."""
         found = [Retraction(person, a.key, a.network, a.action, a.occurred_at)
                  for a in batch.withdrawals if (person := shard.persons.get(a.actor))]
         if batch.present is not None and batch.listed_since is not None:
             listed_from = batch.listed_since + BACKFILL_MARGIN
+            actors: dict[int, list[str]] = defaultdict(list)  # only listings that completed
+            for actor in batch.complete:
+                if (person := shard.persons.get(actor)) is not None:
+                    actors[person].append(f"{held.network}:{actor}:")
             rows = session.execute(select(
                 ActivityRecord.key, ActivityRecord.person_id, ActivityRecord.network,
                 ActivityRecord.action, ActivityRecord.occurred_at).where(
-                ActivityRecord.person_id.in_(set(shard.persons.values())),
+                ActivityRecord.person_id.in_(set(actors)),
                 ActivityRecord.network == held.network,
                 ActivityRecord.flattr_id.is_not(None),
                 ActivityRecord.retracted_at.is_(None),
                 ActivityRecord.occurred_at >= listed_from)).all()
             found += [Retraction(r.person_id, r.key, r.network, r.action, r.occurred_at)
                       for r in rows if r.key not in batch.present
-                      and r.action in shard.actions.get(r.person_id, frozenset())]
+                      and r.action in shard.actions.get(r.person_id, frozenset())
+                      and any(r.key.startswith(f"{p}{r.action}:") for p in actors[r.person_id])]
         return found

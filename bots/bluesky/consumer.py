@@ -182,8 +182,10 @@ class Jetstream:
         every one listed, so a recorded one that is gone was deleted during the gap."""
         intents: list[Intent] = []
         present: set[str] = set()
+        complete: set[str] = set()
         read = 0
         for did, account in sorted(accounts.items()):
+            listed = True
             for collection in (LIKE, REPOST, POST):
                 if parse.ACTIONS[collection] not in account.actions:
                     continue
@@ -196,6 +198,7 @@ class Jetstream:
                     except (AtProtocolError, DidUnresolved) as exc:  # a repository gone
                         logs.event("bluesky.list_failed", level=logging.WARNING,
                                    collection=collection, did=did, error=str(exc)[:200])
+                        listed = False
                         break
                     read += len(page.get("records") or [])
                     found, cursor = parse.parse_list_records(page, now=now, **self.service)
@@ -205,11 +208,14 @@ class Jetstream:
                               for r in page.get("records") or [] if isinstance(r, dict)]
                     if cursor is None or not oldest or min(oldest) < listed_since:
                         break
+            if listed:
+                complete.add(parse.actor_identity(did))
         intents.sort(key=lambda i: i.occurred_at)
         activities: list[Activity] = []
         for start in range(0, len(intents), self.limits.batch_size):
             activities += self.activities(intents[start:start + self.limits.batch_size])
-        return StreamBatch(None, activities, [], read, frozenset(present), listed_since)
+        return StreamBatch(None, activities, [], read, frozenset(present), listed_since,
+                           frozenset(complete))
 
     def _retrying(self, call: Callable[[], T]) -> T:
         delay = 0.5

@@ -111,6 +111,20 @@ def test_a_backfill_finds_the_likes_of_repositories_on_different_pdses(scenario,
     assert actors == {f"bluesky:{did}" for did in people
                       if any(r.exists(server.now) for r in repos.get((did, LIKE), []))}
     assert f"bluesky:{WEB_DID}" in actors
+    assert batch.complete == {f"bluesky:{did}" for did in people}
+
+
+def test_a_backfill_counts_a_repository_it_could_not_list_as_not_listed(scenario, server):
+    alice = scenario["people"][0]["bluesky"]["did"]
+    gone = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz"  # PLC answers 404
+    accounts = {d: StreamAccount(d, frozenset({"like"})) for d in (alice, gone)}
+    source = Jetstream(server.services["bluesky.jetstream"], _routed(server))
+    try:
+        since = server.now - timedelta(days=30)
+        batch = source.backfill(accounts, since, since, server.now)
+    finally:
+        source.close()
+    assert batch.complete == {f"bluesky:{alice}"}
 
 
 def test_the_budget_keeps_under_its_limit_in_every_window():

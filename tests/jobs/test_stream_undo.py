@@ -117,7 +117,21 @@ def test_after_a_backfill_a_record_no_longer_listed_is_undone(app: App) -> None:
     like, repost = _intent("like", "3l1", "p1", at), _intent("repost", "3l2", "p1", at)
     _run(app, StreamBatch(1, [_made(like), _made(repost)], [], 2))
     listed = app.now() - timedelta(days=1)
-    _run(app, StreamBatch(2, [], [], 1, frozenset({_made(repost).key}), listed))
+    done = frozenset({parse.actor_identity(DID)})
+    _run(app, StreamBatch(2, [], [], 1, frozenset({_made(repost).key}), listed, done))
     assert _standing(app) == {PAGE}  # the repost still holds it
-    _run(app, StreamBatch(3, [], [], 1, frozenset(), listed))
+    _run(app, StreamBatch(3, [], [], 1, frozenset(), listed, done))
     assert _standing(app) == set()
+
+
+def test_a_backfill_whose_listing_failed_undoes_nothing(app: App) -> None:
+    _linked(app)
+    at = app.now() + timedelta(minutes=1)
+    like = _intent("like", "3l1", "p1", at)
+    _run(app, StreamBatch(1, [_made(like)], [], 1))
+    listed = app.now() - timedelta(days=1)
+    _run(app, StreamBatch(2, [], [], 1, frozenset(), listed))  # listRecords failed for DID
+    assert _standing(app) == {PAGE}
+    other = parse.actor_identity("did:plc:cccccccccccccccccccccccc")  # listed: not the liker
+    _run(app, StreamBatch(3, [], [], 1, frozenset(), listed, frozenset({other})))
+    assert _standing(app) == {PAGE}
