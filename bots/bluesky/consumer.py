@@ -183,7 +183,7 @@ class Jetstream:
         intents: list[Intent] = []
         present: set[str] = set()
         complete: set[str] = set()
-        read = 0
+        read = broken = 0
         for did, account in sorted(accounts.items()):
             listed = True
             for collection in (LIKE, REPOST, POST):
@@ -195,10 +195,13 @@ class Jetstream:
                         page = self._retrying(
                             lambda d=did, coll=collection, c=cursor:  # type: ignore[misc]
                             self.xrpc.list_records(d, coll, c))
-                    except (AtProtocolError, DidUnresolved) as exc:  # a repository gone
+                    except (AtProtocolError, DidUnresolved, StreamBroken) as exc:
+                        # A repository gone, or its PDS down: skip it (not listed), unless
+                        # most are (the network is down, not one PDS: see below).
                         logs.event("bluesky.list_failed", level=logging.WARNING,
                                    collection=collection, did=did, error=str(exc)[:200])
                         listed = False
+                        broken += isinstance(exc, StreamBroken)
                         break
                     read += len(page.get("records") or [])
                     found, cursor = parse.parse_list_records(page, now=now, **self.service)
@@ -210,6 +213,8 @@ class Jetstream:
                         break
             if listed:
                 complete.add(parse.actor_identity(did))
+        if broken * 2 > len(accounts):
+            raise StreamBroken(f"{broken} of {len(accounts)} repositories could not be listed")
         intents.sort(key=lambda i: i.occurred_at)
         activities: list[Activity] = []
         for start in range(0, len(intents), self.limits.batch_size):
@@ -223,7 +228,7 @@ class Jetstream:
             try:
                 return call()
             except RateLimited as exc:  # wait for its reset: the budget's pause, or here
-                wait = 0.0 if self.xrpc.budget is not None else exc.delay_s
+                wait = 0.0 if exc.paused else exc.delay_s
             except Unavailable:
                 wait = min(delay, self.limits.max_delay)
                 delay = min(delay * 2, self.limits.max_delay)
