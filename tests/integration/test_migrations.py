@@ -271,5 +271,6 @@ def test_0013_names_the_flattr_an_old_already_joins(before_0013: Database) -> No
     with before_0013.engine.connect() as connection:
         command.upgrade(alembic_config(connection), "0013_retractions")
         connection.commit()
-        joined = dict(connection.execute(text("SELECT key, flattr_id FROM activities")).all())
+        joined: dict[str, int | None] = dict(connection.execute(text(
+            "SELECT key, flattr_id FROM activities")).all())
     assert joined == {"like": flattr, "repost": flattr, "older": None}
