@@ -138,6 +138,9 @@ class StreamBatch:
     # made since `listed_since`; a recorded one missing was deleted during the gap.
     present: frozenset[str] | None = None
     listed_since: datetime | None = None
+    # The actors whose listing completed: only their recorded activities missing from
+    # `present` are undone (a listing that failed proves nothing).
+    complete: frozenset[str] = frozenset()
 
 
 class StreamSource(Protocol):

@@ -78,10 +78,16 @@ def delete_account(session: Session, person: Person, *, now: datetime) -> Deleti
         raise MonthClosing("a month is being closed right now: try again in a few minutes")
     pid = person.id
     withdrawn = rows_affected(session.execute(
-        timed("UPDATE flattrs SET withdrawn_at = :now WHERE person_id = :person"
-              " AND withdrawn_at IS NULL AND NOT EXISTS"
+        timed("UPDATE flattrs SET withdrawn_at = :now, withdrawn_by = 'deleted'"
+              " WHERE person_id = :person AND withdrawn_at IS NULL AND NOT EXISTS"
               " (SELECT 1 FROM settlements WHERE settlements.period = flattrs.period)", "now"),
         {"now": now, "person": pid}))
+    # An undone flattr would come back with new support (core.retractions): not any more.
+    session.execute(text(
+        "UPDATE flattrs SET withdrawn_by = 'deleted' WHERE person_id = :person"
+        " AND withdrawn_by = 'undone' AND NOT EXISTS"
+        " (SELECT 1 FROM settlements WHERE settlements.period = flattrs.period)"),
+        {"person": pid})
     refunded = _empty(session, ledger.wallet(pid), REFUND, pid, now)
     paid = _empty(session, ledger.earnings(pid), PAYOUT, pid, now)
     identities = [i for (i,) in session.execute(

@@ -41,7 +41,7 @@ from core import live_streams as streams
 from core.backoff import Backoff
 from core.flattring import record_activities
 from core.live_streams import Held, LeaseLost
-from core.models import ActivityRecord, SocialAccount
+from core.models import ActivityRecord, Person, SocialAccount
 from core.periods import period_of, period_start
 from core.retractions import Retraction, retract
 from runtime import logs
@@ -246,42 +246,64 @@ class Streams:
     def _store(self, held: Held, batch: StreamBatch, shard: Shard, stats: StreamStats) -> None:
         """One transaction: the batch's activities, then what was undone, the new position."""
         now = self.app.now()
-        by_person = defaultdict(list)
-        for activity in batch.activities:
-            person = shard.persons.get(activity.actor)
-            if person is not None:
-                by_person[person].append(activity)
         with self.app.db.unit_of_work() as session:
+            # Read again here: the shard's map is up to RESHARD_S old, and a person deleted
+            # or an account disconnected since must not gain a record.
+            live = self._live(session, held.network, shard, batch)
+            by_person = defaultdict(list)
+            for activity in batch.activities:
+                if (person := live.get(activity.actor)) is not None:
+                    by_person[person].append(activity)
             for person, activities in by_person.items():
                 outcomes = record_activities(session, self.app.rules, person, activities,
                                              now=now)
                 stats.flattrs += sum(o.flattred for o in outcomes)
             names.remember(session, batch.activities, now=now)  # the authors' names
-            withdrawn = retract(session, self._undone(session, held, batch, shard), now=now)
+            withdrawn = retract(session, self._undone(session, held, batch, shard, live),
+                                now=now)
             streams.advance(session, held, batch.position, now=now, lease=self.lease)
         stats.batches += 1
         stats.events += batch.events
         stats.activities += len(batch.activities)
         stats.withdrawn += withdrawn
 
-    def _undone(self, session: Session, held: Held, batch: StreamBatch, shard: Shard
-                ) -> list[Retraction]:
+    @staticmethod
+    def _live(session: Session, network: str, shard: Shard, batch: StreamBatch
+              ) -> dict[str, int]:
+        """The batch's actors whose account is still active and whose person is not deleted."""
+        named = ({a.actor for a in batch.activities} | {a.actor for a in batch.withdrawals}
+                 | batch.complete) & set(shard.persons)
+        if not named:
+            return {}
+        rows = session.execute(select(SocialAccount.identity, SocialAccount.person_id).join(
+            Person, Person.id == SocialAccount.person_id).where(
+            SocialAccount.network == network, SocialAccount.status == accounts.ACTIVE,
+            SocialAccount.identity.in_(named), Person.deleted_at.is_(None))).all()
+        return {identity: person for identity, person in rows}
+
+    def _undone(self, session: Session, held: Held, batch: StreamBatch, shard: Shard,
+                live: dict[str, int]) -> list[Retraction]:
         """The activities undone: named by the stream, or, after a backfill, recorded since
-        its listing began, of an action it listed, supporting a flattr, and no longer
-        listed."""
+        its listing began, of an action it listed, supporting a flattr, made by an account
+        whose listing completed, and no longer listed."""
         found = [Retraction(person, a.key, a.network, a.action, a.occurred_at)
-                 for a in batch.withdrawals if (person := shard.persons.get(a.actor))]
+                 for a in batch.withdrawals if (person := live.get(a.actor))]
         if batch.present is not None and batch.listed_since is not None:
             listed_from = batch.listed_since + BACKFILL_MARGIN
+            actors: dict[int, list[str]] = defaultdict(list)  # only listings that completed
+            for actor in batch.complete:
+                if (person := live.get(actor)) is not None:
+                    actors[person].append(f"{held.network}:{actor}:")
             rows = session.execute(select(
                 ActivityRecord.key, ActivityRecord.person_id, ActivityRecord.network,
                 ActivityRecord.action, ActivityRecord.occurred_at).where(
-                ActivityRecord.person_id.in_(set(shard.persons.values())),
+                ActivityRecord.person_id.in_(set(actors)),
                 ActivityRecord.network == held.network,
                 ActivityRecord.flattr_id.is_not(None),
                 ActivityRecord.retracted_at.is_(None),
                 ActivityRecord.occurred_at >= listed_from)).all()
             found += [Retraction(r.person_id, r.key, r.network, r.action, r.occurred_at)
                       for r in rows if r.key not in batch.present
-                      and r.action in shard.actions.get(r.person_id, frozenset())]
+                      and r.action in shard.actions.get(r.person_id, frozenset())
+                      and any(r.key.startswith(f"{p}{r.action}:") for p in actors[r.person_id])]
         return found

@@ -7,7 +7,8 @@ workers on other hosts (other IPs), which the limit does not join. Several worke
 processes on one host divide the budget by setting `FLATTR_BLUESKY_REQUESTS_PER_5MIN`.
 
 A sliding window: a call waits until fewer than `limit` were sent in the last `window`
-seconds. A 429 pauses every caller until its RateLimit-Reset (`pause`).
+seconds. A 429 from the AppView or the configured PDS pauses every caller until its
+RateLimit-Reset (`pause`); one from a user's own PDS only delays that call (xrpc.py).
 """
 
 from __future__ import annotations

@@ -182,8 +182,10 @@ class Jetstream:
         every one listed, so a recorded one that is gone was deleted during the gap."""
         intents: list[Intent] = []
         present: set[str] = set()
-        read = 0
+        complete: set[str] = set()
+        read = broken = 0
         for did, account in sorted(accounts.items()):
+            listed = True
             for collection in (LIKE, REPOST, POST):
                 if parse.ACTIONS[collection] not in account.actions:
                     continue
@@ -193,9 +195,13 @@ class Jetstream:
                         page = self._retrying(
                             lambda d=did, coll=collection, c=cursor:  # type: ignore[misc]
                             self.xrpc.list_records(d, coll, c))
-                    except (AtProtocolError, DidUnresolved) as exc:  # a repository gone
+                    except (AtProtocolError, DidUnresolved, StreamBroken) as exc:
+                        # A repository gone, or its PDS down: skip it (not listed), unless
+                        # most are (the network is down, not one PDS: see below).
                         logs.event("bluesky.list_failed", level=logging.WARNING,
                                    collection=collection, did=did, error=str(exc)[:200])
+                        listed = False
+                        broken += isinstance(exc, StreamBroken)
                         break
                     read += len(page.get("records") or [])
                     found, cursor = parse.parse_list_records(page, now=now, **self.service)
@@ -205,11 +211,16 @@ class Jetstream:
                               for r in page.get("records") or [] if isinstance(r, dict)]
                     if cursor is None or not oldest or min(oldest) < listed_since:
                         break
+            if listed:
+                complete.add(parse.actor_identity(did))
+        if broken * 2 > len(accounts):
+            raise StreamBroken(f"{broken} of {len(accounts)} repositories could not be listed")
         intents.sort(key=lambda i: i.occurred_at)
         activities: list[Activity] = []
         for start in range(0, len(intents), self.limits.batch_size):
             activities += self.activities(intents[start:start + self.limits.batch_size])
-        return StreamBatch(None, activities, [], read, frozenset(present), listed_since)
+        return StreamBatch(None, activities, [], read, frozenset(present), listed_since,
+                           frozenset(complete))
 
     def _retrying(self, call: Callable[[], T]) -> T:
         delay = 0.5
@@ -217,7 +228,7 @@ class Jetstream:
             try:
                 return call()
             except RateLimited as exc:  # wait for its reset: the budget's pause, or here
-                wait = 0.0 if self.xrpc.budget is not None else exc.delay_s
+                wait = 0.0 if exc.paused else exc.delay_s
             except Unavailable:
                 wait = min(delay, self.limits.max_delay)
                 delay = min(delay * 2, self.limits.max_delay)

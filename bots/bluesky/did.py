@@ -13,20 +13,24 @@ of document (`did_web_base`: did:web documents fetched from `<base>/<host>/...` 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import requests
+import urllib3
 from atproto_core.did_doc import DidDocument
 from pydantic import ValidationError
 
 from bots.bluesky.xrpc import Unavailable
+from bots.hosts import is_public_name
 
 PLC_DIRECTORY = "https://plc.directory"
 DID_DOC_PATH = "/.well-known/did.json"
+MAX_DOCUMENT = 64 * 1024  # bytes; real DID documents are about 1 KB
 
 
 class DidUnresolved(Exception):
@@ -38,6 +42,9 @@ class PdsDirectory:
                  timeout: float = 10.0, ttl: float = 6 * 3600.0, max_entries: int = 100_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.plc_url, self.did_web_base = plc_url.rstrip("/"), did_web_base
+        # Outside the sandbox (whose did:web documents are served from `did_web_base`), a
+        # DID may name only public https hosts: a user writes their own DID document.
+        self.public_only = did_web_base is None
         self.timeout, self.ttl, self.max_entries, self.clock = timeout, ttl, max_entries, clock
         self.http = requests.Session()
         self.lookups = 0
@@ -56,6 +63,8 @@ class PdsDirectory:
                 raise DidUnresolved(f"{did}: a did:web with a path is not an atproto DID")
             if self.did_web_base:
                 return f"{self.did_web_base.rstrip('/')}/{host}{DID_DOC_PATH}"
+            if not is_public_name(host) or ":" in host:
+                raise DidUnresolved(f"{did}: not a public host")
             return f"https://{host}{DID_DOC_PATH}"
         raise DidUnresolved(f"{did}: only did:plc and did:web are atproto DIDs")
 
@@ -83,15 +92,20 @@ class PdsDirectory:
         url = self.document_url(did)
         self.lookups += 1
         try:
-            response = self.http.get(url, timeout=self.timeout)
-        except requests.RequestException as exc:
+            response = self.http.get(url, timeout=self.timeout, allow_redirects=False,
+                                     stream=True)
+            with response:
+                body = response.raw.read(MAX_DOCUMENT + 1, decode_content=True)
+        except (requests.RequestException, OSError, urllib3.exceptions.HTTPError) as exc:
             raise Unavailable(f"resolving {did}: {exc}"[:300]) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise Unavailable(f"resolving {did}: HTTP {response.status_code}")
         if response.status_code != 200:
             raise DidUnresolved(f"{did}: HTTP {response.status_code} from {url}")
+        if len(body) > MAX_DOCUMENT:
+            raise DidUnresolved(f"{did}: its DID document is over {MAX_DOCUMENT} bytes")
         try:
-            document = DidDocument.from_dict(response.json())
+            document = DidDocument.from_dict(json.loads(body))
         except (ValueError, ValidationError) as exc:
             raise DidUnresolved(f"{did}: not a DID document ({exc})"[:300]) from None
         if document.get_did() != did:
@@ -99,4 +113,8 @@ class PdsDirectory:
         pds = document.get_pds_endpoint()
         if pds is None:
             raise DidUnresolved(f"{did}: its DID document names no PDS")
+        if self.public_only:
+            parts = urlsplit(pds)
+            if parts.scheme != "https" or not is_public_name(parts.hostname or ""):
+                raise DidUnresolved(f"{did}: its PDS {pds[:100]!r} is not a public https URL")
         return pds.rstrip("/")

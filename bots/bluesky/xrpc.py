@@ -39,9 +39,15 @@ GET_POSTS_MAX = 25  # app.bsky.feed.getPosts takes at most 25 URIs
 
 
 class RateLimited(Exception):
-    def __init__(self, delay_s: float) -> None:
+    """A 429. `paused`: the process's budget waits for it (the AppView's or the configured
+    PDS's); else only this host asked, and the caller waits (at most PDS_PAUSE_MAX_S)."""
+
+    def __init__(self, delay_s: float, paused: bool = False) -> None:
         super().__init__(f"rate limited for {delay_s:.0f} s")
-        self.delay_s = delay_s
+        self.delay_s, self.paused = delay_s, paused
+
+
+PDS_PAUSE_MAX_S = 30.0  # a user's own PDS cannot make a backfill wait longer a try
 
 
 class Unavailable(Exception):
@@ -107,7 +113,8 @@ class Xrpc:
         client = self.pds_for(did)
         try:
             return self._raw(lambda: client.invoke_query("com.atproto.repo.listRecords",
-                                                         params=params))
+                                                         params=params),
+                             shared=client is self.pds)
         except BadRequestError:
             if self.directory is not None:  # moved to another PDS? resolve it again next time
                 self.directory.forget(did)
@@ -123,13 +130,15 @@ class Xrpc:
 
     # -- errors ---------------------------------------------------------------------------
 
-    def _raw(self, call: Any) -> dict[str, Any]:
-        response = self._call(call)
+    def _raw(self, call: Any, shared: bool = True) -> dict[str, Any]:
+        response = self._call(call, shared)
         if not isinstance(response.content, dict):
             raise MalformedResponse("an XRPC answer that is not a JSON object")
         return response.content
 
-    def _call(self, call: Any) -> Any:
+    def _call(self, call: Any, shared: bool = True) -> Any:
+        """`shared`: the host is the AppView or the configured PDS, whose 429 is the
+        process's (the budget pauses); a user's own PDS cannot pause everyone."""
         if self.budget is not None:
             self.budget.take()
         self.requests += 1
@@ -137,9 +146,11 @@ class Xrpc:
             return call()
         except RateLimitExceededError as exc:
             delay = _reset_of(exc)
+            if not shared:
+                raise RateLimited(min(delay, PDS_PAUSE_MAX_S)) from None
             if self.budget is not None:
                 self.budget.pause(delay)
-            raise RateLimited(delay) from None
+            raise RateLimited(delay, paused=self.budget is not None) from None
         except NetworkError as exc:
             raise Unavailable(_detail(exc)) from None
         except RequestException as exc:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import ipaddress
 import secrets
 from datetime import datetime
 from typing import NoReturn
@@ -22,6 +21,7 @@ import requests
 from mastodon import Mastodon
 from mastodon.errors import MastodonError
 
+from bots.hosts import is_public_name
 from bots.mastodon import NETWORK, account_key
 from bots.mastodon.adapter import SANDBOX_PREFIX, USER_AGENT
 from bots.oauth import AccountInfo, Authorization, OAuthFailed, Tokens, api_base
@@ -34,9 +34,6 @@ from core.urls import InvalidURL, canonicalize, host_of
 # read: favourites and statuses (polling), who the account is; write:statuses: "announce
 # my flattrs" from the person's own account.
 SCOPES = ["read:accounts", "read:favourites", "read:statuses", "write:statuses"]
-_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".onion")
-
-
 class NotAnInstance(UserError):
     """What the person typed is not a Mastodon server we may talk to."""
 
@@ -56,12 +53,7 @@ def parse_instance(typed: str) -> str:
         raise NotAnInstance("%(text)r is not a Mastodon server: type its address, "
                             "such as mastodon.social, or @you@mastodon.social",
                             text=typed[:100]) from None
-    try:
-        ipaddress.ip_address(host)
-        is_ip = True
-    except ValueError:
-        is_ip = False
-    if is_ip or "." not in host or host.endswith(_PRIVATE_SUFFIXES):
+    if not is_public_name(host):
         raise NotAnInstance("%(host)r is not a public Mastodon server", host=host)
     try:
         account_key(host, "0")

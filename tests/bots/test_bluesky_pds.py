@@ -20,7 +20,7 @@ from bots.bluesky.consumer import Jetstream
 from bots.bluesky.did import DidUnresolved, PdsDirectory
 from bots.bluesky.ids import tid_at
 from bots.bluesky.sandbox_world import bluesky_of
-from bots.bluesky.xrpc import Xrpc
+from bots.bluesky.xrpc import RateLimited, Xrpc
 from bots.sandbox import SandboxServer, generate_scenario, start_sandbox
 from bots.sandbox.services import describe
 
@@ -111,6 +111,20 @@ def test_a_backfill_finds_the_likes_of_repositories_on_different_pdses(scenario,
     assert actors == {f"bluesky:{did}" for did in people
                       if any(r.exists(server.now) for r in repos.get((did, LIKE), []))}
     assert f"bluesky:{WEB_DID}" in actors
+    assert batch.complete == {f"bluesky:{did}" for did in people}
+
+
+def test_a_backfill_counts_a_repository_it_could_not_list_as_not_listed(scenario, server):
+    alice = scenario["people"][0]["bluesky"]["did"]
+    gone = "did:plc:zzzzzzzzzzzzzzzzzzzzzzzz"  # PLC answers 404
+    accounts = {d: StreamAccount(d, frozenset({"like"})) for d in (alice, gone)}
+    source = Jetstream(server.services["bluesky.jetstream"], _routed(server))
+    try:
+        since = server.now - timedelta(days=30)
+        batch = source.backfill(accounts, since, since, server.now)
+    finally:
+        source.close()
+    assert batch.complete == {f"bluesky:{alice}"}
 
 
 def test_the_budget_keeps_under_its_limit_in_every_window():
@@ -124,7 +138,8 @@ def test_the_budget_keeps_under_its_limit_in_every_window():
     assert sent[-1] - sent[0] >= 20.0  # twelve at five per ten seconds
 
 
-def test_a_429_pauses_every_call_until_its_reset_and_the_backfill_completes(scenario, server):
+def test_a_429_from_a_users_pds_waits_for_that_host_only_and_the_backfill_completes(
+        scenario, server):
     alice = scenario["people"][0]["bluesky"]["did"]
     time = FakeTime()
     budget = RequestBudget(3000, clock=time.clock, sleep=time.sleep)
@@ -139,7 +154,41 @@ def test_a_429_pauses_every_call_until_its_reset_and_the_backfill_completes(scen
         source.close()
     assert batch.activities  # nothing lost to the 429s
     assert len(time.slept) == 2 and all(0.5 < s <= 2.0 for s in time.slept)  # the reset
-    assert budget.waited == pytest.approx(sum(time.slept))
+    assert budget.waited == 0  # every other call went on
+
+
+def test_a_429_from_the_configured_pds_pauses_every_call(scenario, server):
+    alice = scenario["people"][0]["bluesky"]["did"]
+    time = FakeTime()
+    budget = RequestBudget(3000, clock=time.clock, sleep=time.sleep)
+    services = server.services
+    home = PdsDirectory(services["bluesky.plc"], did_web_base=services["bluesky.did_web"],
+                        timeout=5).pds_of(alice)
+    xrpc = Xrpc(server.base_url, home, timeout=5, budget=budget)  # no directory: home
+    server.add_fault("rate_limit", path="listRecords", times=1)
+    try:
+        with pytest.raises(RateLimited) as limited:
+            xrpc.list_records(alice, LIKE)
+        assert limited.value.paused
+        assert xrpc.list_records(alice, LIKE)["records"]
+    finally:
+        xrpc.close()
+    assert 0.5 < budget.waited <= 2.0
+
+
+def test_a_backfill_skips_a_repository_whose_pds_keeps_failing(scenario, server):
+    people = [p["bluesky"]["did"] for p in scenario["people"]] + [WEB_DID]
+    accounts = {did: StreamAccount(did, frozenset({"like"})) for did in people}
+    source = Jetstream(server.services["bluesky.jetstream"], _routed(server),
+                       sleep=FakeTime().sleep)
+    server.add_fault("status", path="listRecords.*carol", status=502)
+    try:
+        since = server.now - timedelta(days=30)
+        batch = source.backfill(accounts, since, since, server.now)
+    finally:
+        source.close()
+    assert batch.complete == {f"bluesky:{did}" for did in people if did != WEB_DID}
+    assert f"bluesky:{WEB_DID}" not in {a.actor for a in batch.activities}
 
 
 def test_the_sandbox_names_every_bluesky_service_beside_the_other_networks(server):

@@ -232,3 +232,45 @@ def test_0010_downgrades_while_no_period_was_split_by_url(before_0010: Database)
     assert "rank_key" not in {c["name"] for c in inspector.get_columns("flattrs")}
     [index] = [i for i in inspector.get_indexes("flattrs") if i["name"] == "ix_flattrs_open"]
     assert index["column_names"] == ["period", "person_id", "thing_id"]
+
+
+@pytest.fixture(params=BACKENDS)
+def before_0013(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database at 0012 with one person and one thing (id 2)."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            url = stack.enter_context(scratch_postgres("flattr_migration"))
+        database = Database(url)
+        stack.callback(database.dispose)
+        with database.engine.connect() as connection:
+            command.upgrade(alembic_config(connection), "0012_identity_names")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO people (id, name, created_at)"
+                                    " VALUES (1, 'p1', '2026-09-01')"))
+            connection.execute(text(
+                "INSERT INTO things (id, url, identity, created_at, rank_key) VALUES"
+                " (2, 'https://example.org/2', 'twitter:2', '2026-09-01', 7)"))
+        yield database
+
+
+def test_0013_names_the_flattr_an_old_already_joins(before_0013: Database) -> None:
+    with before_0013.engine.begin() as connection:
+        flattr = connection.execute(text(
+            "INSERT INTO flattrs (person_id, thing_id, period, source, occurred_at, rank_key)"
+            " VALUES (1, 2, '2026-11', 'x', '2026-11-05', 7) RETURNING id")).scalar_one()
+        for key, outcome, flattr_id, at in (("like", "flattred", flattr, "2026-11-05"),
+                                            ("repost", "already", None, "2026-11-30 23:00:00"),
+                                            ("older", "already", None, "2026-10-31 23:00:00")):
+            connection.execute(text(
+                "INSERT INTO activities (key, network, action, person_id, occurred_at,"
+                " thing_id, flattr_id, outcome, created_at) VALUES (:key, 'bluesky', 'like',"
+                " 1, :at, 2, :flattr, :outcome, '2026-11-05')"),
+                {"key": key, "at": at, "flattr": flattr_id, "outcome": outcome})
+    with before_0013.engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "0013_retractions")
+        connection.commit()
+        joined: dict[str, int | None] = dict(connection.execute(text(
+            "SELECT key, flattr_id FROM activities")).all())
+    assert joined == {"like": flattr, "repost": flattr, "older": None}
