@@ -24,6 +24,11 @@ class MalformedResponse(ValueError):
     types)."""
 
 
+class BadParseArgument(ValueError):
+    """`flattr bots parse` was given an argument the network cannot read the body with
+    (Mastodon's --actor must be HOST:ID): the caller's mistake, not the body's."""
+
+
 @dataclass(frozen=True)
 class LinkedAccount:
     """A person's connected account: `network` is a registered network's name. `wake`: a

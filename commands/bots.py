@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bots import registry
-from bots.base import MalformedResponse
+from bots.base import BadParseArgument, MalformedResponse
 from bots.registry import ParseRequest
 from commands import args as arguments
 from core import inputs, triggers
@@ -101,14 +101,17 @@ def run_parse(args: argparse.Namespace) -> int:
     try:
         text = (sys.stdin.read(inputs.MAX_JSON_BYTES + 1) if str(args.file) == "-"
                 else arguments.read_file(args.file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    except UserError as exc:  # a directory, a missing file, too big
+        return _fail(str(exc))
+    try:
         body = ([inputs.load_json(line, what=f"{args.file} line {n}")
                  for n, line in enumerate(text.splitlines(), 1) if line.strip()]
                 if args.endpoint in spec.json_lines
                 else inputs.load_json(text, what=str(args.file)))
-    except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"cannot read {args.file}: {exc}")
-    except UserError as exc:
-        return _fail(str(exc))
+    except UserError as exc:  # read, but not JSON: a malformed body
+        return _fail(str(exc), MALFORMED)
     now = args.now if args.now is not None else datetime.now(UTC)
     if isinstance(now, str):  # called without the parser (tests): the same check
         try:
@@ -119,7 +122,10 @@ def run_parse(args: argparse.Namespace) -> int:
         found = spec.parsers[args.endpoint](ParseRequest(body, args.actor, now, chosen,
                                                          args.handle))
     except MalformedResponse as exc:
-        return _fail(f"{args.file} is not a {args.network} {args.endpoint} response: {exc}")
+        return _fail(f"{args.file} is not a {args.network} {args.endpoint} response: {exc}",
+                     MALFORMED)
+    except BadParseArgument as exc:
+        return _fail(str(exc))
     allowed = spec.allowed_actions(chosen)
     for activity in (a for a in found if a.action in allowed):
         print(
@@ -137,6 +143,12 @@ def run_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(message: str) -> int:
+# Exit statuses of `bots parse`: 1 for bad arguments or an unreadable file, as everywhere;
+# 2 when the file holds no response of that endpoint (an error body such as X's problem
+# details, or not JSON at all), so a script can tell "the network said no" from a typo.
+BAD_INPUT, MALFORMED = 1, 2
+
+
+def _fail(message: str, status: int = BAD_INPUT) -> int:
     print(f"flattr bots parse: {message}", file=sys.stderr)
-    return 1
+    return status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from bots.base import LinkedAccount, MalformedResponse, SocialNetwork
+from bots.base import BadParseArgument, LinkedAccount, SocialNetwork
 from bots.channels import ChannelOffer
 from bots.mastodon import ACCOUNT_KIND, ACCOUNT_PATTERN, NETWORK, account_key, oauth, sandbox
 from bots.mastodon.adapter import MastodonNetwork
@@ -75,7 +75,7 @@ def _viewer(request: ParseRequest) -> Viewer:
     try:
         return Viewer.of(request.actor, service_acct=request.handle)
     except ValueError:
-        raise MalformedResponse(
+        raise BadParseArgument(
             f"--actor must be the account as HOST:ID (its instance and its id there), "
             f"not {request.actor!r}") from None
 

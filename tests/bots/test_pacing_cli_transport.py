@@ -173,7 +173,7 @@ def test_cli_parse_empty_and_malformed(tmp_path: Path, capsys):
     code, lines, err = run_cli(
         ["bots", "parse", "--network", "x", "--endpoint", "liked_tweets", str(broken)], capsys
     )
-    assert code == 1 and lines == [] and "not JSON" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and lines == [] and "not JSON" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(
         ["bots", "parse", "--network", "x", "--endpoint", "likes", str(empty)], capsys
     )

@@ -205,7 +205,7 @@ def test_partial_errors_that_come_with_data_still_parse():
     assert [a.action for a in found] == ["quote", "quote", "quote"]
 
 
-def test_a_problem_body_is_bad_input_to_bots_parse(tmp_path: Path, capsys):
+def test_a_problem_body_is_no_response_to_bots_parse_exit_2(tmp_path: Path, capsys):
     from commands.bots import run_parse
 
     path = tmp_path / "capped.json"
@@ -214,7 +214,7 @@ def test_a_problem_body_is_bad_input_to_bots_parse(tmp_path: Path, capsys):
         args = type("Args", (), {"network": "x", "endpoint": endpoint, "actor": "1",
                                  "triggers": "likes,reposts,explicit", "handle": None,
                                  "file": path, "now": "2025-03-01T00:00:00+00:00"})()
-        assert run_parse(args) == 1  # bad input (README: exit 1)
+        assert run_parse(args) == 2  # not a response of that endpoint (README)
         assert "UsageCapExceeded" in capsys.readouterr().err
 
 
